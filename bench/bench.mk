@@ -1,0 +1,1 @@
+# bench.mk: file list of this module

@@ -1,0 +1,1 @@
+# backstores.mk: file list of this module

@@ -1,0 +1,1 @@
+# conf.mk: file list of this module

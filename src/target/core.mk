@@ -1,0 +1,1 @@
+# core.mk: file list of this module

@@ -1,0 +1,1 @@
+# iscsi.mk: file list of this module

@@ -1,0 +1,1 @@
+# scsi.mk: file list of this module

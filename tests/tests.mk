@@ -1,0 +1,1 @@
+# tests.mk: file list of this module
