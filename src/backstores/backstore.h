@@ -87,6 +87,9 @@ struct backstore {
 	uint32_t	 caps;		/* ops->caps refined at open */
 	void		*priv;
 	int		 refcnt;	/* atomic; see bs_get/bs_put */
+	/* private to backstore.c: fault injection (atomic) */
+	unsigned long	 inject_after;
+	int		 inject_err;
 };
 
 /* Look up the ops for a plugin name ("fileio", "mem", ...). */
@@ -98,8 +101,9 @@ void	backstore_get(struct backstore *);
 void	backstore_put(struct backstore *);	/* closes at zero */
 int	backstore_submit(struct backstore *, struct bs_io *);
 
-/* Fault injection for tests (bs_mem and bs_file): after n more I/Os of
- * any kind, fail with err. n = 0 disables. */
+/* Fault injection for tests (bs_mem and bs_file): the n-th I/O of any
+ * kind from now (n = 1: the next one) fails once with err (-errno or
+ * errno; done() gets -errno, asynchronously).  n = 0 disables. */
 void	backstore_inject_error(struct backstore *, unsigned long n, int err);
 
 extern const struct backstore_ops bs_file_ops;

@@ -116,26 +116,30 @@ log_msg(enum log_level level, const char *fmt, ...)
 }
 
 /*
- * The state word packs the window start (low 28 bits of now_ms() in
- * units of 16 ms ... kept simple: upper bits = window start in ms mod
- * 2^28, low 4 bits = messages in this window).
+ * The caller's state word holds the start of the current window (now_ms()
+ * modulo 2^28, upper 28 bits) and the number of messages let through in
+ * it (low 4 bits).  Updated with a compare-and-swap: call sites are shared
+ * by every loop thread.
  */
 bool
 log_ratelimited(unsigned int *state_ms)
 {
-	unsigned int now, start, count;
+	unsigned int now, old, start, count, next;
 
 	now = (unsigned int)(now_ms() & 0x0fffffffu);
-	start = *state_ms >> 4;
-	count = *state_ms & 0xfu;
-	if (*state_ms == 0 || ((now - start) & 0x0fffffffu) >=
-	    LOG_RL_INTERVAL_MS) {
-		*state_ms = (now << 4) | 1u;
-		return true;
+	old = __atomic_load_n(state_ms, __ATOMIC_RELAXED);
+	for (;;) {
+		start = old >> 4;
+		count = old & 0xfu;
+		if (old == 0 || ((now - start) & 0x0fffffffu) >=
+		    LOG_RL_INTERVAL_MS)
+			next = (now << 4) | 1u;
+		else if (count < LOG_RL_BURST)
+			next = (start << 4) | (count + 1);
+		else
+			return false;
+		if (__atomic_compare_exchange_n(state_ms, &old, next, false,
+		    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+			return true;
 	}
-	if (count < LOG_RL_BURST) {
-		*state_ms = (start << 4) | (count + 1);
-		return true;
-	}
-	return false;
 }

@@ -69,6 +69,7 @@ enum loop_io_op {
 	LOOP_IO_READ,
 	LOOP_IO_WRITE,
 	LOOP_IO_FSYNC,		/* fdatasync */
+	LOOP_IO_WRITE_DSYNC,	/* write, durable when done (RWF_DSYNC) */
 };
 
 struct loop_io {
@@ -87,6 +88,7 @@ struct loop_io {
 	size_t		 _done;
 	struct iovec	 _iov_small[4];
 	struct loop	*_loop;
+	struct loop_io	*_next;		/* waiting for ring space */
 };
 
 /* Submit from loop l; io->done runs later on l.  Returns 0 or -errno
