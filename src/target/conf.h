@@ -102,6 +102,12 @@ struct conf {
 	unsigned int	 n_storage;
 	struct conf_target *targets;
 	unsigned int	 n_targets;
+	/* tpcd extension: top-level "tpcd" object; 0 = built-in default. */
+	unsigned int	 loops;
+	unsigned int	 nop_interval_s;
+	unsigned int	 nop_timeout_s;
+	unsigned int	 login_timeout_s;
+	unsigned int	 n_warnings;	/* warnings logged while parsing */
 };
 
 /* Parse and validate.  On error returns NULL and a malloc'd message. */
