@@ -48,6 +48,8 @@ struct lun {
 	void		*tpc;		/* third-party copy state (xcopy) */
 };
 
+/* Takes its own reference on bs (the caller keeps its own).  Returns a LU
+ * with one reference, or NULL. */
 struct lun *lun_create(const struct conf_storage *, struct backstore *bs);
 void	lun_get(struct lun *);
 void	lun_put(struct lun *);
@@ -92,5 +94,14 @@ bool	nexus_ua_pop(struct scsi_nexus *, uint64_t lun_id, uint8_t *asc,
 	    uint8_t *ascq);
 bool	nexus_ua_peek(struct scsi_nexus *, uint64_t lun_id, uint8_t *asc,
 	    uint8_t *ascq);
+/* Drop one specific pending UA (REPORT LUNS clears 3F/0E). */
+void	nexus_ua_clear(struct scsi_nexus *, uint64_t lun_id, uint8_t asc,
+	    uint8_t ascq);
+/* Install a new LUN map (malloc'd array; the nexus owns it and the LU
+ * references in it, and frees the old one).  Pending UAs follow entries
+ * that keep the same LU; the first map queues 29/00 on every LUN, later
+ * changed maps queue 3F/0E.  The target registry calls this. */
+void	nexus_luns_replace(struct scsi_nexus *, struct nexus_lun *luns,
+	    unsigned int n);
 
 #endif

@@ -82,6 +82,11 @@ struct scsi_cmd {
 	uint8_t		 sense[SCSI_SENSE_MAX];
 	uint8_t		 sense_len;
 	uint32_t	 xfer_len;	/* bytes produced or consumed */
+	/* Bytes the CDB asks to move (SAM-5 SPDTL), set by the handler.
+	 * spdtl > data_len: overflow residual spdtl - data_len;
+	 * else underflow residual data_len - xfer_len. */
+	uint64_t	 spdtl;
+	bool		 write_protect;	/* the nexus maps the LUN read-only */
 	bool		 aborted;	/* set by task management */
 
 	/* Sense details for the reason being returned (see sense.h). */
@@ -133,7 +138,10 @@ enum scsi_tmf {
  * Returns 0, or -ENOENT for a LUN the nexus does not have. */
 int	scsi_tmf_effects(struct scsi_nexus *, enum scsi_tmf, uint64_t lun_id);
 
-/* LUN field encoding (SAM-5 4.7): 8 wire bytes <-> LUN number. */
+/* LUN field encoding (SAM-5 4.7): 8 wire bytes <-> LUN number.  A LUN
+ * field we cannot address (hierarchical, unknown method) decodes to
+ * SCSI_LUN_INVALID, which no nexus maps. */
+#define SCSI_LUN_INVALID	UINT64_MAX
 uint64_t scsi_lun_decode(const uint8_t lun[8]);
 void	scsi_lun_encode(uint64_t lun_id, uint8_t out[8]);
 
