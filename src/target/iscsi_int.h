@@ -70,10 +70,94 @@ struct iscsi_pdu {
 	struct iscsi_pdu *next;		/* tx queue */
 	void		(*sent)(struct iscsi_pdu *);	/* optional */
 	void		*priv;
+	/* --- connection side only (added; zeroed by iscsi_pdu_alloc) --- */
+	uint32_t	 flags;		/* ISCSI_PDU_* below */
+	uint32_t	 tx_done;	/* bytes already written */
+	uint32_t	 data_alloc;	/* bytes allocated at data (owned) */
+	uint8_t		 hdigest[4];
+	uint8_t		 ddigest[4];
 };
+
+/* struct iscsi_pdu flags */
+#define ISCSI_PDU_DATA_TOO_LONG	0x01u	/* rx: data skipped (over limit) */
+#define ISCSI_PDU_DDIGEST_BAD	0x02u	/* rx: data digest mismatch */
+#define ISCSI_PDU_LOGIN_FINAL	0x10u	/* tx: ends the login phase */
+#define ISCSI_PDU_CLOSE_AFTER	0x20u	/* tx: close the connection after */
+#define ISCSI_PDU_TX_READY	0x40u	/* tx: length fields, digests done */
 
 struct iscsi_pdu *iscsi_pdu_alloc(uint32_t data_len);	/* zeroed bhs */
 void	iscsi_pdu_free(struct iscsi_pdu *);
+
+/*
+ * Extensions (connection side, iscsi_pdu.c).  The struct above gains
+ * fields only at its end so code written against the original layout
+ * keeps working.
+ *
+ * On send, the connection writes TotalAHSLength and DataSegmentLength
+ * (bytes 4..7) from ahs_len/data_len, and StatSN/ExpCmdSN/MaxCmdSN (bytes
+ * 24..35) for every target PDU that carries them: callers fill the other
+ * fields only.  Padding and digests are added by the connection.
+ */
+#define ISCSI_LOGIN_MAX_DSL	8192	/* our MaxRecvDSL during login */
+#define ISCSI_RSVD_TAG		0xffffffffu
+
+/* Byte offsets of common BHS fields (RFC 7143 11.2). */
+#define ISCSI_BHS_OPCODE	0	/* I bit 0x40, opcode 0x3f */
+#define ISCSI_BHS_FLAGS		1	/* F bit 0x80 and opcode-specific */
+#define ISCSI_BHS_AHSLEN	4
+#define ISCSI_BHS_DSL		5	/* 24 bits */
+#define ISCSI_BHS_LUN		8
+#define ISCSI_BHS_ITT		16
+#define ISCSI_BHS_TTT		20
+#define ISCSI_BHS_CMDSN		24	/* requests; StatSN in responses */
+#define ISCSI_BHS_EXPSTATSN	28	/* requests; ExpCmdSN in responses */
+#define ISCSI_BHS_MAXCMDSN	32	/* responses */
+
+#define ISCSI_OP_IMMEDIATE	0x40
+#define ISCSI_FLAG_FINAL	0x80
+
+/* Login Request/Response byte 1 */
+#define ISCSI_LOGIN_TRANSIT	0x80
+#define ISCSI_LOGIN_CONTINUE	0x40
+#define ISCSI_LOGIN_CSG(b)	(((b) >> 2) & 0x3)
+#define ISCSI_LOGIN_NSG(b)	((b) & 0x3)
+#define ISCSI_STAGE_SECNEG	0
+#define ISCSI_STAGE_OPNEG	1
+#define ISCSI_STAGE_FFP		3
+
+static inline uint8_t
+iscsi_pdu_opcode(const struct iscsi_pdu *pdu)
+{
+	return pdu->bhs[ISCSI_BHS_OPCODE] & 0x3f;
+}
+
+static inline bool
+iscsi_pdu_immediate(const struct iscsi_pdu *pdu)
+{
+	return (pdu->bhs[ISCSI_BHS_OPCODE] & ISCSI_OP_IMMEDIATE) != 0;
+}
+
+static inline uint32_t
+iscsi_pdu_itt(const struct iscsi_pdu *pdu)
+{
+	return ((uint32_t)pdu->bhs[16] << 24) | ((uint32_t)pdu->bhs[17] << 16) |
+	    ((uint32_t)pdu->bhs[18] << 8) | pdu->bhs[19];
+}
+
+/* DataSegmentLength as written in the BHS. */
+static inline uint32_t
+iscsi_bhs_dsl(const uint8_t *bhs)
+{
+	return ((uint32_t)bhs[5] << 16) | ((uint32_t)bhs[6] << 8) | bhs[7];
+}
+
+/* Replace the PDU's data segment with a copy of len bytes (len may be 0).
+ * Returns 0 or -ENOMEM (PDU unchanged). */
+int	iscsi_pdu_set_data(struct iscsi_pdu *, const void *data, uint32_t len);
+/* Start a target PDU: zero the BHS, set opcode (and F bit if final) and
+ * ITT. */
+void	iscsi_pdu_init_bhs(struct iscsi_pdu *, uint8_t opcode, bool final,
+	    uint32_t itt);
 
 /* What the login phase hands over when a login completes (final response
  * with T=1 and NSG=FFP about to be sent). */
@@ -112,6 +196,28 @@ int	iscsi_session_login_complete(struct iscsi_conn *,
 /* The session's StatSN etc. for a login response: the conn side fills
  * StatSN/ExpCmdSN/MaxCmdSN in any response it sends; the login side
  * only sets the other fields. */
+/* Peer address (numeric text) and the connection's negotiated
+ * parameters (defaults with MaxRecvDSL 8192 during login; the session's
+ * after login). */
+const char *iscsi_conn_peer_ip(const struct iscsi_conn *);
+const struct iscsi_params *iscsi_conn_params(const struct iscsi_conn *);
+/* Actual local address of the socket (differs from the portal ip for a
+ * wildcard portal such as 0.0.0.0 or ::). */
+const char *iscsi_conn_local_ip(const struct iscsi_conn *);
+/*
+ * Notes on the login hand-off (connection side behaviour):
+ * - iscsi_conn_portal_ip() is the listener's configured address text, as
+ *   in the configuration ("0.0.0.0", "::1", ...), so it matches
+ *   target_login_check()'s portal list.
+ * - A Login Response with T=1, NSG=FFP and Status-Class 0, queued after a
+ *   successful iscsi_session_login_complete(), ends the login phase: once
+ *   it is on the wire the negotiated digests are turned on and the
+ *   connection enters Full Feature Phase.  Until then no further PDU is
+ *   read.  A login that never completes is dropped after the login
+ *   timeout (iscsi_set_globals()).
+ * - Login responses may be sent with any status; for a failed login send
+ *   the response and then call iscsi_conn_close(conn, true).
+ */
 
 /* --- provided by the login side --- */
 /* A Login Request PDU arrived on a connection in login phase; the login
