@@ -16,7 +16,9 @@
 #ifndef TPCD_BACKSTORE_H
 #define TPCD_BACKSTORE_H
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -35,12 +37,14 @@ enum bs_op {
 };
 
 #define BS_IO_FUA	0x1	/* write: durable before done */
+#define BS_IO_CLONE	0x2	/* copy(): share blocks (reflink) or fail */
 
 #define BS_CAP_UNMAP	0x01
 #define BS_CAP_COPY	0x02	/* copy() may succeed */
 #define BS_CAP_ZEROES	0x04
 #define BS_CAP_FLUSH	0x08
 #define BS_CAP_SEEK_HOLE 0x10	/* can report mapped / deallocated ranges */
+#define BS_CAP_UNMAP_ZERO 0x20	/* unmapped ranges read back as zeroes */
 
 struct bs_io {
 	enum bs_op	 op;
@@ -71,6 +75,15 @@ struct backstore_ops {
 	/* Optional: copy an extent from src to dst (same or other bs). */
 	int	(*copy)(struct backstore *dst, struct backstore *src,
 		    const struct bs_extent *, struct bs_io *);
+	/*
+	 * Optional (BS_CAP_SEEK_HOLE): provisioning state at byte off.  On
+	 * entry *len is how far to look (> 0); on return *len is the length
+	 * (> 0, <= the entry value) of the extent at off that is all
+	 * *mapped (true: allocated, false: deallocated).  May block
+	 * (lseek): call it from the pool.  Returns 0 or -errno.
+	 */
+	int	(*lba_status)(struct backstore *, uint64_t off, uint64_t *len,
+		    bool *mapped);
 	uint32_t caps;
 };
 
@@ -106,7 +119,25 @@ int	backstore_submit(struct backstore *, struct bs_io *);
  * errno; done() gets -errno, asynchronously).  n = 0 disables. */
 void	backstore_inject_error(struct backstore *, unsigned long n, int err);
 
+/* ops->lba_status with the range checked; -EOPNOTSUPP without one. */
+static inline int
+backstore_lba_status(struct backstore *bs, uint64_t off, uint64_t *len,
+    bool *mapped)
+{
+	if (bs->ops->lba_status == NULL || !(bs->caps & BS_CAP_SEEK_HOLE))
+		return -EOPNOTSUPP;
+	if (*len == 0 || off >= bs->size)
+		return -ERANGE;
+	if (*len > bs->size - off)
+		*len = bs->size - off;
+	return bs->ops->lba_status(bs, off, len, mapped);
+}
+
 extern const struct backstore_ops bs_file_ops;
+/* The fileio copy() hook (bs_file_copy.c): FICLONERANGE with BS_IO_CLONE,
+ * else copy_file_range(); runs on the pool, done() on io->loop. */
+int	bs_file_copy(struct backstore *dst, struct backstore *src,
+	    const struct bs_extent *, struct bs_io *);
 extern const struct backstore_ops bs_mem_ops;
 
 #endif

@@ -11,7 +11,8 @@
  * UNMAP and WRITE ZEROES run fallocate() in the blocking pool: UNMAP
  * punches a hole (KEEP_SIZE); WRITE ZEROES tries ZERO_RANGE, then (thin
  * stores only) PUNCH_HOLE, then plain writes of zeroes, remembering what
- * the filesystem refused.
+ * the filesystem refused.  lba_status() answers mapped / deallocated from
+ * SEEK_DATA and SEEK_HOLE (holes are deallocated and read as zeroes).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -140,7 +141,7 @@ bs_file_open(struct backstore *bs, const struct conf_storage *cs)
 	if (!bs->read_only && bs_file_probe_punch(bs)) {
 		atomic_store(&f->punch_ok, true);
 		if (cs->thin)
-			bs->caps |= BS_CAP_UNMAP;
+			bs->caps |= BS_CAP_UNMAP | BS_CAP_UNMAP_ZERO;
 	}
 	bs->priv = f;
 	return 0;
@@ -262,6 +263,38 @@ bs_file_pool_done(void *arg)
 	io->done(io, (int)io->lio.res);
 }
 
+/* --- provisioning state (SEEK_DATA / SEEK_HOLE), in the pool --- */
+
+static int
+bs_file_lba_status(struct backstore *bs, uint64_t off, uint64_t *len,
+    bool *mapped)
+{
+	off_t data, hole;
+
+	if (off > INT64_MAX)
+		return -EINVAL;
+	data = lseek(bs->fd, (off_t)off, SEEK_DATA);
+	if (data < 0) {
+		if (errno != ENXIO)
+			return -errno;
+		/* no data from off to the end of the file */
+		*mapped = false;
+		return 0;
+	}
+	if ((uint64_t)data > off) {
+		*mapped = false;
+		*len = MIN(*len, (uint64_t)data - off);
+		return 0;
+	}
+	hole = lseek(bs->fd, (off_t)off, SEEK_HOLE);
+	if (hole < 0)
+		return errno == ENXIO ? -EIO : -errno;
+	*mapped = true;
+	if ((uint64_t)hole > off)
+		*len = MIN(*len, (uint64_t)hole - off);
+	return 0;
+}
+
 /* --- submit --- */
 
 static int
@@ -305,7 +338,8 @@ const struct backstore_ops bs_file_ops = {
 	.open = bs_file_open,
 	.close = bs_file_close,
 	.submit = bs_file_submit,
-	.copy = NULL,
+	.copy = bs_file_copy,
+	.lba_status = bs_file_lba_status,
 	.caps = BS_CAP_FLUSH | BS_CAP_ZEROES | BS_CAP_UNMAP |
-	    BS_CAP_SEEK_HOLE,
+	    BS_CAP_SEEK_HOLE | BS_CAP_UNMAP_ZERO,
 };
