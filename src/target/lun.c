@@ -20,8 +20,11 @@
 #include "backstore.h"
 #include "conf.h"
 #include "lun.h"
+#include "lun_lock.h"
+#include "pr.h"
 #include "scsi_int.h"
 #include "util.h"
+#include "xcopy/xcopy.h"
 
 /* Our Company ID for NAA designators: "Z p C" with the CID bits set. */
 #define TPCD_NAA_CID	0x5a7043u
@@ -90,7 +93,10 @@ lun_create(const struct conf_storage *cs, struct backstore *bs)
 	if (lun == NULL)
 		return NULL;
 	lun->name = xstrdup(cs->name != NULL ? cs->name : "lun");
-	if (lun->name == NULL) {
+	lun->range_lock = lun_lock_create();
+	if (lun->name == NULL || lun->range_lock == NULL) {
+		lun_lock_destroy(lun->range_lock);
+		free(lun->name);
 		free(lun);
 		return NULL;
 	}
@@ -132,6 +138,8 @@ lun_put(struct lun *lun)
 	if (__atomic_sub_fetch(&lun->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
 	backstore_put(lun->bs);
+	pr_lun_destroy(lun);
+	lun_lock_destroy(lun->range_lock);
 	pthread_mutex_destroy(&lun->lock);
 	free(lun->name);
 	free(lun);
@@ -202,6 +210,7 @@ nexus_destroy(struct scsi_nexus *nx)
 {
 	if (nx == NULL)
 		return;
+	xcopy_nexus_fini(nx);	/* abort its copies, drop list IDs */
 	nexus_luns_free(nx->luns, nx->n_luns);
 	pthread_mutex_destroy(&nx->lock);
 	free(nx->initiator);

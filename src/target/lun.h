@@ -24,6 +24,7 @@
 
 struct backstore;
 struct conf_storage;
+struct lun_lock;
 
 #define LUN_NAA_LEN	16
 #define LUN_SERIAL_MAX	64
@@ -43,9 +44,14 @@ struct lun {
 	bool		 wce;		/* caching page WCE */
 	bool		 d_sense;	/* control page D_SENSE */
 	bool		 swp;		/* control page SWP */
+	/* sbc3: START STOP UNIT stopped state; SANITIZE state (idle,
+	 * running, failed: see sbc_sanitize.c) */
+	bool		 stopped;
+	uint8_t		 sanitize;
 	unsigned int	 refcnt;	/* atomic */
 	void		*pr;		/* reservations (sbc issue) */
 	void		*tpc;		/* third-party copy state (xcopy) */
+	struct lun_lock	*range_lock;	/* LBA range locks (lun_lock.h) */
 };
 
 /* Takes its own reference on bs (the caller keeps its own).  Returns a LU

@@ -29,6 +29,7 @@
 #include "iscsi.h"
 #include "log.h"
 #include "loop.h"
+#include "pr.h"
 #include "scsi.h"
 #include "target.h"
 #include "util.h"
@@ -430,6 +431,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "tpcd: %s\n", err ? err : "cannot load");
 		return 1;
 	}
+	pr_store_set_dir(main_conf->state_dir);	/* APTPL files */
 
 	/* Every thread (loops, pool) inherits the blocked set. */
 	sigemptyset(&set);

@@ -17,6 +17,7 @@
 #include "backstore.h"
 #include "log.h"
 #include "lun.h"
+#include "lun_lock.h"
 #include "scsi_int.h"
 #include "util.h"
 
@@ -24,6 +25,7 @@ struct sbc_io {
 	struct bs_io	 bio;
 	struct scsi_cmd	*cmd;
 	bool		 is_write;
+	struct lun_lock_req lk;		/* writes hold their range */
 	struct iovec	 iov[];
 };
 
@@ -90,7 +92,7 @@ sbc_read_capacity16(struct scsi_cmd *cmd)
 	put_be64(b, lun->nblocks ? lun->nblocks - 1 : 0);
 	put_be32(b + 8, lun->block_size);
 	b[13] = (uint8_t)(sbc_phys_exp(lun) & 0x0f);
-	/* LBPME / LBPRZ stay 0 until UNMAP lands */
+	b[14] = sbc_rc16_lbp_bits(lun);	/* LBPME, LBPRZ */
 	scsi_cmd_data_in(cmd, b, MIN(sizeof(b), (size_t)alloc));
 	return SENSE_OK;
 }
@@ -145,6 +147,8 @@ sbc_io_done(struct bs_io *bio, int res)
 	struct scsi_cmd *cmd = io->cmd;
 	static unsigned int rl;
 
+	if (io->is_write)
+		lun_lock_release(cmd->lun->range_lock, &io->lk);
 	if (res < 0) {
 		if (log_ratelimited(&rl))
 			log_warn("%s: %s at LBA %llu failed: %s",
@@ -176,6 +180,25 @@ sbc_trim_iov(const struct scsi_cmd *cmd, struct iovec *out, size_t len)
 		n++;
 	}
 	return n;
+}
+
+/* A write that waited for its LBA range: submit it now. */
+static void
+sbc_write_granted(struct lun_lock_req *lk)
+{
+	struct sbc_io *io = lk->priv;
+	int rc;
+
+	if (io->cmd->aborted) {		/* aborted while waiting */
+		lun_lock_release(io->cmd->lun->range_lock, &io->lk);
+		scsi_cmd_complete(io->cmd, SENSE_TASK_ABORTED);
+		return;
+	}
+	rc = backstore_submit(io->cmd->lun->bs, &io->bio);
+	if (rc < 0) {
+		lun_lock_release(io->cmd->lun->range_lock, &io->lk);
+		scsi_cmd_complete(io->cmd, sense_from_errno(rc, true));
+	}
 }
 
 static enum sense_reason
@@ -224,9 +247,25 @@ sbc_rw(struct scsi_cmd *cmd, bool is_write)
 	io->bio.loop = cmd->loop;
 	io->bio.done = sbc_io_done;
 	io->bio.priv = io;
+	if (is_write) {
+		/* SBC-4 5.3: COMPARE AND WRITE is atomic against us */
+		io->lk.lba = rw.lba;
+		io->lk.nblocks = DIV_ROUND_UP(len, lun->block_size);
+		io->lk.loop = cmd->loop;
+		io->lk.granted = sbc_write_granted;
+		io->lk.priv = io;
+		rc = lun_lock_acquire(lun->range_lock, &io->lk);
+		if (rc < 0)
+			return sense_from_errno(rc, true);
+		if (rc > 0)
+			return SCSI_ASYNC;
+	}
 	rc = backstore_submit(lun->bs, &io->bio);
-	if (rc < 0)
+	if (rc < 0) {
+		if (is_write)
+			lun_lock_release(lun->range_lock, &io->lk);
 		return sense_from_errno(rc, is_write);
+	}
 	return SCSI_ASYNC;
 }
 

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "lun.h"
+#include "pr.h"
 #include "scsi_int.h"
 #include "target.h"
 #include "util.h"
@@ -203,17 +204,15 @@ scsi_cmd_write_protected(const struct scsi_cmd *cmd)
 static enum sense_reason
 scsi_resv_check(struct scsi_cmd *cmd)
 {
-	(void)cmd;
-	return SENSE_OK;
+	return pr_cmd_check(cmd);
 }
 
-/* Medium gate: our LUs are always ready; removable or fenced backstores
- * will answer NOT READY here. */
+/* Medium gate: stopped by START STOP UNIT or being sanitized answers NOT
+ * READY (sbc_misc.c); removable or fenced backstores will answer here. */
 static enum sense_reason
 scsi_medium_check(struct scsi_cmd *cmd)
 {
-	(void)cmd;
-	return SENSE_OK;
+	return sbc_medium_check(cmd);
 }
 
 enum sense_reason
@@ -258,8 +257,8 @@ scsi_cmd_prepare(struct scsi_cmd *cmd)
 		if (r != SENSE_OK)
 			return r;
 	}
-	if ((e->flags & OP_WRITE) && scsi_cmd_write_protected(cmd))
-		return SENSE_WRITE_PROTECTED;
+	if (e->flags & OP_WRITE)
+		return sbc_write_protect_check(cmd);	/* 27/00 or 27/02 */
 	return SENSE_OK;
 }
 
@@ -404,6 +403,7 @@ scsi_tmf_reset_lun(struct lun *lun, uint8_t ascq)
 {
 	struct scsi_tmf_ua u = { .asc = 0x29, .ascq = ascq, .lun = lun };
 
+	pr_lun_reset(lun);	/* SPC-2 reservations end; PRs stay */
 	target_foreach_nexus(lun, scsi_tmf_ua_one, &u);
 }
 

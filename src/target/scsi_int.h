@@ -131,6 +131,63 @@ uint32_t sbc_max_xfer_blocks(const struct lun *);
 /* log2(physical / logical block size) */
 unsigned int sbc_phys_exp(const struct lun *);
 
+/* --- Complete SPC/SBC part 2 (sbc3): sbc_verify.c, sbc_misc.c,
+ * sbc_sanitize.c --- */
+/* VERIFY and WRITE AND VERIFY (10/12/16), ORWRITE(16) */
+enum sense_reason sbc_verify(struct scsi_cmd *);
+enum sense_reason sbc_write_verify(struct scsi_cmd *);
+enum sense_reason sbc_orwrite(struct scsi_cmd *);
+/* PRE-FETCH (10/16), START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL,
+ * READ DEFECT DATA (10/12), SANITIZE */
+enum sense_reason sbc_prefetch(struct scsi_cmd *);
+enum sense_reason sbc_start_stop_unit(struct scsi_cmd *);
+enum sense_reason sbc_prevent_allow(struct scsi_cmd *);
+enum sense_reason sbc_read_defect_data(struct scsi_cmd *);
+enum sense_reason sbc_sanitize(struct scsi_cmd *);
+/* lun->sanitize (under lun->lock) */
+#define SBC_SANITIZE_IDLE	0
+#define SBC_SANITIZE_RUNNING	1
+#define SBC_SANITIZE_FAILED	2	/* left by a new SANITIZE only */
+#define SBC_SANITIZE_FAILED_AUSE 3	/* or by EXIT FAILURE MODE */
+/* Dispatch gates (scsi.c): medium ready (stopped: 04/02, sanitize in
+ * progress: 04/1B) and write protection (nexus map or read-only LU:
+ * 27/00, SWP: 27/02). */
+enum sense_reason sbc_medium_check(struct scsi_cmd *);
+enum sense_reason sbc_write_protect_check(struct scsi_cmd *);
+
+/* --- Complete SPC/SBC part 1 (sbc2): sbc_caw.c, sbc_wsame.c,
+ * sbc_unmap.c; every medium write holds its LBA range (lun_lock.h) --- */
+/* COMPARE AND WRITE: largest NUMBER OF LOGICAL BLOCKS (VPD B0h) */
+#define SBC_CAW_MAX_BLOCKS	255u
+/* WRITE SAME / UNMAP limits in bytes, advertised in blocks (VPD B0h) */
+#define SBC_WS_MAX_BYTES	(1ull << 30)
+#define SBC_UNMAP_MAX_BYTES	(1ull << 29)	/* 1 Mi blocks of 512 */
+#define SBC_UNMAP_MAX_DESC	256u
+enum sense_reason sbc_compare_and_write(struct scsi_cmd *);
+enum sense_reason sbc_write_same(struct scsi_cmd *);
+enum sense_reason sbc_unmap(struct scsi_cmd *);
+enum sense_reason sbc_get_lba_status(struct scsi_cmd *);
+/* Logical block provisioning as advertised: thin LU on a backstore that
+ * can deallocate (LBPME), unmapped blocks read as zeroes (LBPRZ). */
+bool	sbc_lbp_enabled(const struct lun *);
+bool	sbc_lbprz(const struct lun *);
+/* READ CAPACITY(16) byte 14 bits LBPME and LBPRZ. */
+uint8_t	sbc_rc16_lbp_bits(const struct lun *);
+/* VPD B0h: WSNZ, MAXIMUM COMPARE AND WRITE LENGTH, the unmap fields and
+ * MAXIMUM WRITE SAME LENGTH into a zeroed 64-byte page at b. */
+void	sbc_vpd_block_limits_lbp(const struct lun *, uint8_t *b);
+/* VPD B2h into b (header included); returns the page length. */
+size_t	sbc_vpd_lbp_page(const struct lun *, uint8_t *b);
+uint64_t sbc_ws_max_blocks(const struct lun *);
+
+/* --- reservations (pr): pr_cmd.c; state machine in pr.h/pr.c --- */
+/* Reservation gate, called by dispatch for commands without OP_RESV_OK */
+enum sense_reason pr_cmd_check(struct scsi_cmd *);
+enum sense_reason pr_cmd_in(struct scsi_cmd *);		/* 5Eh */
+enum sense_reason pr_cmd_out(struct scsi_cmd *);	/* 5Fh */
+enum sense_reason pr_cmd_reserve(struct scsi_cmd *);	/* 16h, 56h */
+enum sense_reason pr_cmd_release(struct scsi_cmd *);	/* 17h, 57h */
+
 /* --- lun.c --- */
 /* Snapshot of the LU's mode state (under lun->lock). */
 struct lun_mode {

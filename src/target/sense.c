@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "scsi.h"
+#include "scsi_int.h"
 #include "sense.h"
 #include "util.h"
 
@@ -53,6 +54,26 @@ static const struct sense_entry sense_table[SENSE_REASON_MAX] = {
 	[SENSE_ABORTED_COMMAND]	= CC(ABORTED_COMMAND, 0x00, 0x00),
 	[SENSE_UNIT_ATTENTION]	= CC(UNIT_ATTENTION, 0x00, 0x00),
 	[SENSE_RAW]			= CC_RAW,
+	/* sbc3 */
+	[SENSE_CONDITION_MET]		= ST(CONDITION_MET),
+	[SENSE_NOT_READY_INIT_REQUIRED] = CC(NOT_READY, 0x04, 0x02),
+	[SENSE_SOFTWARE_WRITE_PROTECTED] = CC(DATA_PROTECT, 0x27, 0x02),
+	[SENSE_SANITIZE_IN_PROGRESS]	= CC(NOT_READY, 0x04, 0x1b),
+	[SENSE_SANITIZE_FAILED]		= CC(MEDIUM_ERROR, 0x31, 0x03),
+	/* xcopy */
+	[SENSE_TOO_MANY_TARGET_DESC]	= CC(ILLEGAL_REQUEST, 0x26, 0x06),
+	[SENSE_UNSUPPORTED_TARGET_DESC] = CC(ILLEGAL_REQUEST, 0x26, 0x07),
+	[SENSE_TOO_MANY_SEGMENT_DESC]	= CC(ILLEGAL_REQUEST, 0x26, 0x08),
+	[SENSE_UNSUPPORTED_SEGMENT_DESC] = CC(ILLEGAL_REQUEST, 0x26, 0x09),
+	[SENSE_INLINE_DATA_LENGTH_EXCEEDED] = CC(ILLEGAL_REQUEST, 0x26, 0x0b),
+	[SENSE_COPY_ABORTED]		= CC(COPY_ABORTED, 0x00, 0x00),
+	[SENSE_COPY_UNREACHABLE_TARGET]	= CC(COPY_ABORTED, 0x08, 0x04),
+	[SENSE_COPY_TPD_FAILURE]	= CC(COPY_ABORTED, 0x0d, 0x01),
+	[SENSE_COPY_TARGET_NOT_REACHABLE] = CC(COPY_ABORTED, 0x0d, 0x02),
+	[SENSE_COPY_INCORRECT_TARGET_TYPE] = CC(COPY_ABORTED, 0x0d, 0x03),
+	[SENSE_COPY_TARGET_UNDERRUN]	= CC(COPY_ABORTED, 0x0d, 0x04),
+	[SENSE_COPY_TARGET_OVERRUN]	= CC(COPY_ABORTED, 0x0d, 0x05),
+	[SENSE_COPY_INEXACT_SEGMENT]	= CC(COPY_ABORTED, 0x26, 0x0a),
 };
 
 enum sense_reason
@@ -201,4 +222,124 @@ sense_build(enum sense_reason reason, const struct sense_detail *sd,
 		ascq = sd->ua_ascq;
 	}
 	return sense_build_raw(e->key, asc, ascq, sd, descriptor, buf, bufmax);
+}
+
+/* --- third-party copy sense (xcopy) --- */
+
+static void
+sense_put_seg_sks(uint8_t *p, const struct sense_copy *sc)
+{
+	p[0] = 0x80;				/* SKSV */
+	if (sc->sks_sd)
+		p[0] |= 0x20;			/* SD: segment relative */
+	put_be16(p + 1, sc->sks_field);
+}
+
+static uint8_t
+sense_build_copy_fixed(const struct sense_entry *e,
+    const struct sense_copy *sc, uint8_t *buf, uint8_t bufmax)
+{
+	uint8_t s[SCSI_SENSE_MAX];
+	size_t n = 18, f;
+
+	memset(s, 0, sizeof(s));
+	s[0] = 0x70;
+	s[2] = e->key;
+	if (sc->seg_valid)
+		put_be32(s + 8, sc->seg);	/* COMMAND-SPECIFIC INFO */
+	s[12] = e->asc;
+	s[13] = e->ascq;
+	if (sc->sks_valid)
+		sense_put_seg_sks(s + 15, sc);
+	if (sc->fwd_src != 0 && sc->fwd != NULL) {
+		/* SPC-4 4.5.3: status then sense of the copy target at the
+		 * offset named by byte 8 (source) or byte 9 (dest) */
+		f = MIN((size_t)sc->fwd_len, sizeof(s) - 19);
+		s[sc->fwd_src == 1 ? 8 : 9] = 18;
+		s[18] = sc->fwd_status;
+		memcpy(s + 19, sc->fwd, f);
+		n = 19 + f;
+	}
+	s[7] = (uint8_t)(n - 8);
+	n = MIN(n, (size_t)bufmax);
+	memcpy(buf, s, n);
+	return (uint8_t)n;
+}
+
+static uint8_t
+sense_build_copy_desc(const struct sense_entry *e,
+    const struct sense_copy *sc, uint8_t *buf, uint8_t bufmax)
+{
+	uint8_t s[SCSI_SENSE_MAX];
+	size_t n = 8, f;
+
+	memset(s, 0, sizeof(s));
+	s[0] = 0x72;
+	s[1] = e->key;
+	s[2] = e->asc;
+	s[3] = e->ascq;
+	if (sc->seg_valid) {
+		/* command-specific information descriptor (SPC-4 4.5.2.3) */
+		s[n] = 0x01;
+		s[n + 1] = 0x0a;
+		put_be64(s + n + 4, sc->seg);
+		n += 12;
+	}
+	if (sc->sks_valid) {
+		s[n] = 0x02;
+		s[n + 1] = 0x06;
+		sense_put_seg_sks(s + n + 4, sc);
+		n += 8;
+	}
+	if (sc->fwd_src != 0 && sc->fwd != NULL) {
+		/* forwarded sense data descriptor (SPC-4 4.5.2.9) */
+		f = MIN((size_t)sc->fwd_len, sizeof(s) - n - 4);
+		s[n] = 0x0c;
+		s[n + 1] = (uint8_t)(2 + f);
+		s[n + 2] = sc->fwd_src & 0x0f;
+		if (f < sc->fwd_len)
+			s[n + 2] |= 0x80;		/* FSDT: truncated */
+		s[n + 3] = sc->fwd_status;
+		memcpy(s + n + 4, sc->fwd, f);
+		n += 4 + f;
+	}
+	s[7] = (uint8_t)(n - 8);
+	n = MIN(n, (size_t)bufmax);
+	memcpy(buf, s, n);
+	return (uint8_t)n;
+}
+
+uint8_t
+sense_build_copy(enum sense_reason reason, const struct sense_copy *sc,
+    bool descriptor, uint8_t *buf, uint8_t bufmax, uint8_t *status)
+{
+	const struct sense_entry *e;
+
+	if ((unsigned int)reason >= ARRAY_SIZE(sense_table) ||
+	    reason == SENSE_RAW || reason == SENSE_UNIT_ATTENTION ||
+	    (reason != SENSE_OK && sense_table[reason].status == 0))
+		reason = SENSE_INTERNAL_TARGET_FAILURE;
+	e = &sense_table[reason];
+	*status = e->status;
+	if (e->status != SAM_STAT_CHECK_CONDITION)
+		return 0;
+	if (descriptor)
+		return sense_build_copy_desc(e, sc, buf, bufmax);
+	return sense_build_copy_fixed(e, sc, buf, bufmax);
+}
+
+enum sense_reason
+copy_aborted(struct scsi_cmd *cmd, enum sense_reason reason,
+    const struct sense_copy *sc)
+{
+	uint8_t status;
+
+	cmd->sense_len = sense_build_copy(reason, sc,
+	    scsi_cmd_desc_sense(cmd), cmd->sense, sizeof(cmd->sense),
+	    &status);
+	if (status != SAM_STAT_CHECK_CONDITION) {
+		cmd->sense_len = 0;
+		return reason;
+	}
+	return SENSE_RAW;
 }

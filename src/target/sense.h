@@ -53,6 +53,28 @@ enum sense_reason {
 	SENSE_UNIT_ATTENTION,
 	/* already built in cmd->sense */
 	SENSE_RAW,
+	/* Complete SPC/SBC part 2 (sbc3): PRE-FETCH, START STOP UNIT,
+	 * software write protect, SANITIZE */
+	SENSE_CONDITION_MET,			/* status only */
+	SENSE_NOT_READY_INIT_REQUIRED,		/* NOT READY 04/02 */
+	SENSE_SOFTWARE_WRITE_PROTECTED,		/* DATA PROTECT 27/02 */
+	SENSE_SANITIZE_IN_PROGRESS,		/* NOT READY 04/1B */
+	SENSE_SANITIZE_FAILED,			/* MEDIUM ERROR 31/03 */
+	/* third-party copy (xcopy): ILLEGAL REQUEST */
+	SENSE_TOO_MANY_TARGET_DESC,		/* 26/06 */
+	SENSE_UNSUPPORTED_TARGET_DESC,		/* 26/07 */
+	SENSE_TOO_MANY_SEGMENT_DESC,		/* 26/08 */
+	SENSE_UNSUPPORTED_SEGMENT_DESC,		/* 26/09 */
+	SENSE_INLINE_DATA_LENGTH_EXCEEDED,	/* 26/0B */
+	/* third-party copy: COPY ABORTED */
+	SENSE_COPY_ABORTED,			/* 00/00 */
+	SENSE_COPY_UNREACHABLE_TARGET,		/* 08/04 */
+	SENSE_COPY_TPD_FAILURE,			/* 0D/01 */
+	SENSE_COPY_TARGET_NOT_REACHABLE,	/* 0D/02 */
+	SENSE_COPY_INCORRECT_TARGET_TYPE,	/* 0D/03 */
+	SENSE_COPY_TARGET_UNDERRUN,		/* 0D/04 */
+	SENSE_COPY_TARGET_OVERRUN,		/* 0D/05 */
+	SENSE_COPY_INEXACT_SEGMENT,		/* 26/0A */
 	SENSE_REASON_MAX = 256,			/* later issues append */
 };
 
@@ -84,6 +106,33 @@ uint8_t	sense_build(enum sense_reason, const struct sense_detail *,
 uint8_t	sense_build_raw(uint8_t key, uint8_t asc, uint8_t ascq,
 	    const struct sense_detail *, bool descriptor, uint8_t *buf,
 	    uint8_t bufmax);
+
+/*
+ * Third-party copy sense (SPC-4 4.5 and 6.4.5): reason's key/ASC/ASCQ,
+ * the segment number in COMMAND-SPECIFIC INFORMATION, optionally a
+ * segment pointer (sense-key specific, SD = pointer relative to the
+ * segment descriptor) and the status and sense of the failed copy-target
+ * I/O: fixed format puts them in the additional sense bytes at byte 18
+ * with SOURCE/DESTINATION SENSE DATA OFFSET (byte 8/9) pointing there,
+ * descriptor format uses a forwarded sense data descriptor (0Ch).
+ */
+struct sense_copy {
+	uint32_t	 seg;		/* segment number */
+	bool		 seg_valid;
+	bool		 sks_valid;
+	bool		 sks_sd;	/* pointer relative to the segment */
+	uint16_t	 sks_field;
+	uint8_t		 fwd_src;	/* 0 none, 1 copy source, 2 dest */
+	uint8_t		 fwd_status;
+	uint8_t		 fwd_len;
+	const uint8_t	*fwd;		/* borrowed */
+};
+uint8_t	sense_build_copy(enum sense_reason, const struct sense_copy *,
+	    bool descriptor, uint8_t *buf, uint8_t bufmax, uint8_t *status);
+/* Build into cmd->sense (D_SENSE of its LU) and return SENSE_RAW, or the
+ * reason itself when it carries no sense (status only). */
+enum sense_reason copy_aborted(struct scsi_cmd *, enum sense_reason,
+	    const struct sense_copy *);
 
 #define SENSE_KEY_NO_SENSE		0x0
 #define SENSE_KEY_RECOVERED_ERROR	0x1

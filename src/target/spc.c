@@ -17,6 +17,7 @@
 #include "scsi_int.h"
 #include "target.h"
 #include "util.h"
+#include "xcopy/xcopy.h"
 
 #define SPC_BUF		2048	/* largest INQUIRY response */
 
@@ -119,6 +120,7 @@ static const struct spc_vpd_page spc_vpd_pages[] = {
 	{ 0x80, spc_vpd_serial },
 	{ 0x83, spc_vpd_devid },
 	{ 0x86, spc_vpd_ext_inquiry },
+	{ 0x8f, tpc_vpd_page },		/* xcopy/tpc_vpd.c */
 	{ 0xb0, spc_vpd_block_limits },
 	{ 0xb1, spc_vpd_block_chars },
 	{ 0xb2, spc_vpd_lbp },
@@ -240,7 +242,8 @@ spc_vpd_block_limits(struct scsi_cmd *cmd, uint8_t *b, size_t max)
 	put_be16(b + 6, (uint16_t)(1u << sbc_phys_exp(lun)));
 	put_be32(b + 8, mx);		/* MAXIMUM TRANSFER LENGTH */
 	put_be32(b + 12, mx);		/* OPTIMAL TRANSFER LENGTH */
-	/* MAXIMUM UNMAP LBA / DESCRIPTOR COUNT stay 0 until UNMAP */
+	/* CAW, unmap and WRITE SAME limits (sbc_unmap.c) */
+	sbc_vpd_block_limits_lbp(lun, b);
 	return 4 + 0x3c;
 }
 
@@ -258,10 +261,7 @@ static size_t
 spc_vpd_lbp(struct scsi_cmd *cmd, uint8_t *b, size_t max)
 {
 	(void)max;
-	memset(b + 4, 0, 4);
-	/* LBPU/LBPWS/LBPWS10 stay 0 until UNMAP and WRITE SAME land */
-	b[6] = cmd->lun->thin ? 0x02 : 0x00;	/* provisioning type */
-	return 8;
+	return sbc_vpd_lbp_page(cmd->lun, b);	/* sbc_unmap.c */
 }
 
 static enum sense_reason
