@@ -101,7 +101,27 @@ struct copy_counters {
 	_Atomic uint64_t fallbacks_xdev;	/* EXDEV */
 	_Atomic uint64_t aborts;
 	_Atomic uint64_t failures;
+	/* added by the engine (compatible): more fallback reasons */
+	_Atomic uint64_t fallbacks_overlap;	/* same file, ranges overlap */
+	_Atomic uint64_t fallbacks_unaligned;	/* reflink: not fs-block aligned */
+	_Atomic uint64_t fallbacks_error;	/* offload I/O error: redone r/w */
 };
 const char *copy_path_name(enum copy_path);
+
+/*
+ * Debug interface (docs/xcopy.md).  copy_counters_log_all() logs one line
+ * per LU (call it at shutdown); copy_counters_dump() logs them and, when a
+ * directory was set, rewrites <dir>/copy-counters atomically (call it on
+ * SIGUSR1).  copy_counters_get() snapshots one LU's counters (zeroes if it
+ * never copied).  The counters live in a registry keyed by LU name, so
+ * they survive a reload that recreates the LU.
+ */
+void	copy_counters_set_dir(const char *state_dir);
+void	copy_counters_log_all(void);
+int	copy_counters_dump(void);
+void	copy_counters_get(struct lun *, struct copy_counters *out);
+/* Tests and benchmarks: never use these paths (bit mask of 1u << path);
+ * also read once from $TPCD_COPY_DISABLE ("reflink,cfr"). */
+void	copy_path_disable(unsigned int mask);
 
 #endif

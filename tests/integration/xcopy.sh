@@ -1,0 +1,10 @@
+#!/bin/sh
+# xcopy.sh - EXTENDED COPY against a tpcd with two targets and per-
+# initiator ACLs (conf/xcopy.json): copies, validation errors, ACL
+# scoping, list IDs, IMMED status polling and COPY OPERATION ABORT
+# (xcopy_itest.c).
+. "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+trap tpcd_finish EXIT
+tpcd_start "$ITEST_SRC/conf/xcopy.json"
+itest_run xcopy_itest
+tpcd_stop

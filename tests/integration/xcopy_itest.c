@@ -1,0 +1,668 @@
+/*
+ * xcopy_itest.c - EXTENDED COPY against a real tpcd (conf/xcopy.json),
+ * raw CDBs through libiscsi:
+ *
+ *   - multi-segment LID1 and LID4 copies within one LU and across LUs
+ *     (512 -> 512, 512 -> 4096 with DC), checked by checksums of the
+ *     destination ranges;
+ *   - validation errors with their exact sense and field pointer;
+ *   - ACL scoping: an LU of another target, or of this target but not
+ *     mapped for this initiator, is unreachable (COPY ABORTED 0D/02) even
+ *     when named by its exact NAA; the initiator that maps it may use it;
+ *   - list-ID reuse after a held completion, 00/16 while active;
+ *   - RECEIVE COPY STATUS(LID4) polling of a running IMMED copy, COPY
+ *     OPERATION ABORT of it (status 60h).
+ *
+ * Environment: TPCD_PORTAL (lib.sh).  Targets iqn.2026-11.org.tpcd:xa
+ * (init-a: LUN 0 mem 64 MiB, LUN 1 file 1 GiB, LUN 3 file 16 MiB with
+ * 4096-byte blocks; init-b: LUN 0, LUN 2 mem 16 MiB) and :xb (LUN 0).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "itest.h"
+
+#define XA	"iqn.2026-11.org.tpcd:xa"
+#define XB	"iqn.2026-11.org.tpcd:xb"
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
+
+struct res {
+	int	 status;
+	int	 key, asc, ascq;
+	bool	 sksv;
+	int	 field;
+	int	 bit;		/* -1: no bit pointer */
+	uint8_t	 raw[260];
+	int	 raw_len;
+	uint8_t	 data[4096];
+	int	 data_len;
+};
+
+static uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)be16(p) << 16 | be16(p + 2);
+}
+
+static void
+put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+/* Send cdb with optional Data-Out (out/olen) or Data-In (ilen). */
+static int
+cmd(struct iscsi_context *ctx, int lun, const uint8_t *cdb16,
+    const uint8_t *out, uint32_t olen, uint32_t ilen, struct res *r)
+{
+	struct scsi_task *t;
+	struct iscsi_data d = { .size = olen, .data = (unsigned char *)out };
+	uint8_t cdb[16];
+
+	memset(r, 0, sizeof(*r));
+	memcpy(cdb, cdb16, 16);
+	t = scsi_create_task(16, cdb, olen ? SCSI_XFER_WRITE :
+	    (ilen ? SCSI_XFER_READ : SCSI_XFER_NONE), olen ? olen : ilen);
+	if (t == NULL)
+		return -1;
+	if (iscsi_scsi_command_sync(ctx, lun, t, olen ? &d : NULL) == NULL) {
+		scsi_free_scsi_task(t);
+		return -1;
+	}
+	r->status = t->status;
+	r->key = t->sense.key;
+	r->asc = (t->sense.ascq >> 8) & 0xff;
+	r->ascq = t->sense.ascq & 0xff;
+	r->sksv = t->sense.sense_specific;
+	r->field = t->sense.field_pointer;
+	r->bit = t->sense.bit_pointer_valid ? t->sense.bit_pointer : -1;
+	if (t->status == SCSI_STATUS_CHECK_CONDITION && t->datain.size > 2) {
+		r->raw_len = MIN(be16(t->datain.data), t->datain.size - 2);
+		r->raw_len = MIN(r->raw_len, (int)sizeof(r->raw));
+		memcpy(r->raw, t->datain.data + 2, r->raw_len);
+	} else if (t->status == SCSI_STATUS_GOOD && t->datain.size > 0) {
+		r->data_len = MIN(t->datain.size, (int)sizeof(r->data));
+		memcpy(r->data, t->datain.data, r->data_len);
+	}
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
+static bool
+sense_is(const struct res *r, int key, int asc, int ascq)
+{
+	return r->status == SCSI_STATUS_CHECK_CONDITION && r->key == key &&
+	    r->asc == asc && r->ascq == ascq;
+}
+
+/* --- parameter lists --- */
+
+struct plist {
+	uint8_t	 b[70000];
+	size_t	 c, s;		/* CSCD and segment bytes */
+	bool	 lid4;
+};
+
+static void
+pl_init(struct plist *p, bool lid4, uint32_t list_id, int usage, bool immed)
+{
+	memset(p, 0, sizeof(*p));
+	p->lid4 = lid4;
+	if (lid4) {
+		p->b[0] = 1;
+		p->b[1] = (uint8_t)(usage << 3);
+		put16(p->b + 2, 0x20);
+		p->b[15] = immed;
+		put32(p->b + 20, list_id);
+	} else {
+		p->b[0] = (uint8_t)list_id;
+		p->b[1] = (uint8_t)(usage << 3);
+	}
+}
+
+static size_t
+pl_hdr(const struct plist *p)
+{
+	return p->lid4 ? 48 : 16;
+}
+
+/* Append a CSCD (before any segment). */
+static void
+pl_e4(struct plist *p, const uint8_t *desig, int dlen, uint32_t bs)
+{
+	uint8_t *d = p->b + pl_hdr(p) + p->c;
+
+	d[0] = 0xe4;
+	memcpy(d + 4, desig, 4 + dlen);		/* code set .. designator */
+	d[4] &= 0x0f;
+	d[5] &= 0x3f;
+	d[28] = 0;
+	d[29] = (uint8_t)(bs >> 16);
+	d[30] = (uint8_t)(bs >> 8);
+	d[31] = (uint8_t)bs;
+	p->c += 32;
+}
+
+static uint8_t *
+pl_seg(struct plist *p, uint8_t type, size_t len)
+{
+	uint8_t *d = p->b + pl_hdr(p) + p->c + p->s;
+
+	d[0] = type;
+	put16(d + 2, (uint32_t)(len - 4));
+	p->s += len;
+	return d;
+}
+
+static void
+pl_b2b(struct plist *p, uint16_t src, uint16_t dst, uint16_t n, uint64_t sl,
+    uint64_t dl, bool dc)
+{
+	uint8_t *d = pl_seg(p, 0x02, 28);
+
+	d[1] = dc ? 0x02 : 0;
+	put16(d + 4, src);
+	put16(d + 6, dst);
+	put16(d + 10, n);
+	put64(d + 12, sl);
+	put64(d + 20, dl);
+}
+
+static void
+pl_off(struct plist *p, uint16_t src, uint16_t dst, uint32_t bytes,
+    uint64_t sl, uint64_t dl, uint16_t so, uint16_t dof)
+{
+	uint8_t *d = pl_seg(p, 0x0a, 32);
+
+	put16(d + 4, src);
+	put16(d + 6, dst);
+	put32(d + 8, bytes);
+	put64(d + 12, sl);
+	put64(d + 20, dl);
+	put16(d + 28, so);
+	put16(d + 30, dof);
+}
+
+static size_t
+pl_finish(struct plist *p)
+{
+	if (p->lid4) {
+		put16(p->b + 42, (uint32_t)p->c);
+		put16(p->b + 44, (uint32_t)p->s);
+	} else {
+		put16(p->b + 2, (uint32_t)p->c);
+		put32(p->b + 8, (uint32_t)p->s);
+	}
+	return pl_hdr(p) + p->c + p->s;
+}
+
+static int
+xcopy(struct iscsi_context *ctx, int lun, struct plist *p, size_t len,
+    struct res *r)
+{
+	uint8_t cdb[16] = { 0x83, p->lid4 ? 0x01 : 0x00 };
+
+	put32(cdb + 10, (uint32_t)len);
+	return cmd(ctx, lun, cdb, p->b, (uint32_t)len, 0, r);
+}
+
+/* First NAA (else best) LU designator of VPD 83h: code set ..
+ * designator bytes into out; returns designator length or -1. */
+static int
+lu_desig(struct iscsi_context *ctx, int lun, uint8_t *out)
+{
+	uint8_t cdb[16] = { 0x12, 0x01, 0x83, 0x00, 0xff };
+	struct res r;
+	int off;
+
+	if (cmd(ctx, lun, cdb, NULL, 0, 255, &r) != 0 || r.status != 0)
+		return -1;
+	for (off = 4; off + 4 <= r.data_len; off += 4 + r.data[off + 3]) {
+		if (((r.data[off + 1] >> 4) & 3) == 0 &&
+		    (r.data[off + 1] & 0x0f) == 3) {
+			memcpy(out, r.data + off, 4 + r.data[off + 3]);
+			return r.data[off + 3];
+		}
+	}
+	return -1;
+}
+
+static uint64_t
+fnv(const uint8_t *b, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (n--) {
+		h ^= *b++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t
+sum_range(struct iscsi_context *ctx, int lun, uint64_t lba, uint32_t n,
+    uint32_t bs)
+{
+	uint8_t *b = malloc((size_t)n * bs);
+	uint64_t h = 0;
+
+	if (b != NULL && itest_read(ctx, lun, lba, b, n * bs, bs) == 0)
+		h = fnv(b, (size_t)n * bs);
+	free(b);
+	return h;
+}
+
+static void
+fill_lu(struct iscsi_context *ctx, int lun, uint64_t lba, uint32_t n,
+    uint32_t bs, uint64_t seed)
+{
+	uint8_t *b = malloc((size_t)n * bs);
+
+	itest_fill(b, (size_t)n * bs, seed);
+	itest_check(itest_write(ctx, lun, lba, b, n * bs, bs) == 0,
+	    "write pattern LUN %d LBA %llu", lun, (unsigned long long)lba);
+	free(b);
+}
+
+static struct iscsi_context *
+login(const char *init, const char *target)
+{
+	struct itest_login l = { .initiator = init, .target = target,
+	    .immediate_data = -1, .initial_r2t = -1 };
+	const char *err = NULL;
+	struct iscsi_context *c = itest_connect(&l, &err);
+
+	if (c == NULL) {
+		itest_check(false, "login %s -> %s: %s", init, target,
+		    err != NULL ? err : "?");
+		exit(itest_end());
+	}
+	itest_clear_ua(c, 0);
+	return c;
+}
+
+/* --- tests --- */
+
+static uint8_t d0[40], d1[40], d3[40];
+static int l0, l1, l3;
+
+static void
+t_copies(struct iscsi_context *a)
+{
+	struct plist *p = calloc(1, sizeof(*p));
+	struct res r;
+	size_t n;
+	uint64_t hs, hd;
+
+	/* LID1, 3 segments: within LUN 0, LUN 0 -> LUN 1, 0Ah with byte
+	 * offsets into LUN 1, all through CSCD indexes */
+	fill_lu(a, 0, 0, 1024, 512, 1);
+	pl_init(p, false, 10, 0, false);
+	pl_e4(p, d0, l0, 512);
+	pl_e4(p, d1, l1, 512);
+	pl_b2b(p, 0, 0, 256, 0, 4096, false);
+	pl_b2b(p, 0, 1, 1024, 0, 100000, false);
+	pl_off(p, 0, 1, 64 * 512, 10, 300000, 0, 0);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(r.status == 0, "LID1 3 segments: GOOD (status %d %x/%x/%x)",
+	    r.status, r.key, r.asc, r.ascq);
+	hs = sum_range(a, 0, 0, 256, 512);
+	hd = sum_range(a, 0, 4096, 256, 512);
+	itest_check(hs == hd && hs != 0, "LID1 seg 0: LUN 0 copy matches");
+	itest_check(sum_range(a, 0, 0, 1024, 512) ==
+	    sum_range(a, 1, 100000, 1024, 512), "LID1 seg 1: LUN 0 -> 1");
+	itest_check(sum_range(a, 0, 10, 64, 512) ==
+	    sum_range(a, 1, 300000, 64, 512), "LID1 seg 2 (0Ah): LUN 0 -> 1");
+	/* COPY STATUS: completed, 3 segments, bytes */
+	{
+		uint8_t cdb[16] = { 0x84, 0x00, 10 };
+
+		put32(cdb + 10, 64);
+		cmd(a, 0, cdb, NULL, 0, 64, &r);
+		itest_check(r.status == 0 && r.data[4] == 1 &&
+		    be16(r.data + 5) == 3 && r.data[7] == 0 &&
+		    be32(r.data + 8) == (256 + 1024 + 64) * 512,
+		    "COPY STATUS(LID1) list 10: completed, 3 segs, %u bytes",
+		    be32(r.data + 8));
+	}
+	/* LID4 across LUs with different block sizes: 512 -> 4096 with DC
+	 * (DC=1: NUMBER OF BLOCKS in destination blocks), back 4096 -> 512,
+	 * and the FFFFh (this LU) ID */
+	pl_init(p, true, 0x1000, 0, false);
+	pl_e4(p, d0, l0, 512);
+	pl_e4(p, d3, l3, 4096);
+	pl_b2b(p, 0, 1, 16, 0, 100, true);		/* 16 x 4 KiB */
+	pl_b2b(p, 1, 0xffff, 16, 100, 20000, false);	/* back, 16 x 4K */
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(r.status == 0, "LID4 512<->4096 with DC: GOOD (%x/%x/%x)",
+	    r.key, r.asc, r.ascq);
+	itest_check(sum_range(a, 0, 0, 128, 512) ==
+	    sum_range(a, 3, 100, 16, 4096), "LID4 seg 0: LUN 0 -> LUN 3");
+	itest_check(sum_range(a, 0, 0, 128, 512) ==
+	    sum_range(a, 0, 20000, 128, 512), "LID4 seg 1: LUN 3 -> LUN 0");
+	free(p);
+}
+
+static void
+t_errors(struct iscsi_context *a)
+{
+	struct plist *p = calloc(1, sizeof(*p));
+	struct res r;
+	size_t n;
+	int i;
+
+	/* 1A/00: one byte short */
+	pl_init(p, false, 1, 0, false);
+	pl_e4(p, d0, l0, 512);
+	pl_b2b(p, 0, 0, 8, 0, 8, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n - 1, &r);
+	itest_check(sense_is(&r, 5, 0x1a, 0), "short list: 05/1A/00");
+	/* 26/06 too many CSCDs */
+	pl_init(p, false, 1, 0, false);
+	for (i = 0; i < 65; i++)
+		pl_e4(p, d0, l0, 512);
+	pl_b2b(p, 0, 0, 8, 0, 8, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x06), "65 CSCDs: 05/26/06");
+	/* 26/09 with the pointer at the segment */
+	pl_init(p, false, 1, 0, false);
+	pl_e4(p, d0, l0, 512);
+	pl_seg(p, 0x03, 20);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x09) && r.sksv && r.field == 48,
+	    "segment type 03h: 05/26/09 pointer 48 (got %d)", r.field);
+	/* 26/00 LIST ID USAGE 01b: byte 1 bit 4 */
+	pl_init(p, false, 1, 1, false);
+	pl_e4(p, d0, l0, 512);
+	pl_b2b(p, 0, 0, 8, 0, 8, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0) && r.sksv && r.field == 1 &&
+	    r.bit == 4, "usage 01b: 05/26/00 byte 1 bit 4 (%d/%d)", r.field,
+	    r.bit);
+	/* 26/00 DISK BLOCK LENGTH mismatch: byte 29 of the CSCD */
+	pl_init(p, false, 1, 0, false);
+	pl_e4(p, d0, l0, 4096);
+	pl_b2b(p, 0, 0, 8, 0, 8, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0) && r.sksv && r.field == 16 + 29,
+	    "block length 4096 on a 512 LU: 05/26/00 pointer 45 (got %d)",
+	    r.field);
+	/* 0D/02 index past the list, segment number in CSI (bytes 8-11) */
+	pl_init(p, false, 1, 0, false);
+	pl_e4(p, d0, l0, 512);
+	pl_b2b(p, 0, 0, 8, 0, 8, false);
+	pl_b2b(p, 0, 1, 8, 0, 8, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 0x0a, 0x0d, 0x02) && r.raw_len >= 18 &&
+	    be32(r.raw + 8) == 1, "index 1 of 1 CSCD: 0A/0D/02, segment 1 in "
+	    "CSI (raw %d bytes, CSI %u)", r.raw_len,
+	    r.raw_len >= 12 ? be32(r.raw + 8) : 0);
+	/* 0D/02 past the end, forwarded 21/00 of the destination */
+	pl_init(p, false, 1, 0, false);
+	pl_e4(p, d0, l0, 512);
+	pl_b2b(p, 0, 0, 2048, 0, 131072 - 1, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 0x0a, 0x0d, 0x02) && r.raw_len >= 19 + 14 &&
+	    r.raw[9] == 18 && r.raw[18] == 2 && r.raw[19 + 12] == 0x21,
+	    "range past the end: 0A/0D/02 with forwarded 05/21/00");
+	/* LID4 IMMED with usage 11b: byte 15 bit 0 */
+	pl_init(p, true, 0, 3, true);
+	pl_e4(p, d0, l0, 512);
+	pl_b2b(p, 0, 0, 8, 0, 8, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0) && r.field == 15 && r.bit == 0,
+	    "LID4 IMMED + usage 11b: 05/26/00 byte 15 bit 0");
+	/* unknown list ID: 05/24/00 at CDB byte 2 */
+	{
+		uint8_t cdb[16] = { 0x84, 0x00, 200 };
+
+		put32(cdb + 10, 64);
+		cmd(a, 0, cdb, NULL, 0, 64, &r);
+		itest_check(sense_is(&r, 5, 0x24, 0) && r.field == 2,
+		    "COPY STATUS of an unknown list: 05/24/00 byte 2");
+	}
+	free(p);
+}
+
+static void
+t_acl(struct iscsi_context *a)
+{
+	struct iscsi_context *b, *ab;
+	struct plist *p = calloc(1, sizeof(*p));
+	uint8_t ds[40], dx[40];
+	int ls, lx;
+	struct res r;
+	size_t n;
+
+	/* NAA of the secret LU (xa tpg_lun 2) as init-b sees it, and of
+	 * LUN 0 of target xb as init-a sees it */
+	b = login(ITEST_INIT_B, XA);
+	itest_clear_ua(b, 2);
+	ls = lu_desig(b, 2, ds);
+	ab = login(ITEST_INIT_A, XB);
+	lx = lu_desig(ab, 0, dx);
+	itest_check(ls > 0 && lx > 0, "designators of the foreign LUs read");
+	/* init-a names them: unreachable */
+	pl_init(p, false, 1, 0, false);
+	pl_e4(p, d0, l0, 512);
+	pl_e4(p, ds, ls, 512);
+	pl_b2b(p, 1, 0, 8, 0, 8, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 0x0a, 0x0d, 0x02),
+	    "LU of this target not mapped for init-a: 0A/0D/02");
+	pl_init(p, false, 1, 0, false);
+	pl_e4(p, d0, l0, 512);
+	pl_e4(p, dx, lx, 512);
+	pl_b2b(p, 0, 1, 8, 0, 8, false);
+	n = pl_finish(p);
+	xcopy(a, 0, p, n, &r);
+	itest_check(sense_is(&r, 0x0a, 0x0d, 0x02),
+	    "LU of another target: 0A/0D/02");
+	/* positive control: init-b maps it */
+	fill_lu(b, 2, 0, 8, 512, 77);
+	pl_init(p, false, 1, 0, false);
+	pl_e4(p, ds, ls, 512);
+	pl_b2b(p, 0, 0xffff, 8, 0, 500, false);
+	n = pl_finish(p);
+	xcopy(b, 0, p, n, &r);
+	itest_check(r.status == 0 && sum_range(b, 2, 0, 8, 512) ==
+	    sum_range(b, 0, 500, 8, 512), "init-b copies from its LUN 2");
+	itest_close(b);
+	itest_close(ab);
+	free(p);
+}
+
+static void
+t_list_ids(struct iscsi_context *a)
+{
+	struct plist *p = calloc(1, sizeof(*p));
+	struct res r;
+	size_t n;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		pl_init(p, false, 5, 0, false);
+		pl_e4(p, d0, l0, 512);
+		pl_b2b(p, 0, 0, 8, 0, 16, false);
+		n = pl_finish(p);
+		xcopy(a, 0, p, n, &r);
+		itest_check(r.status == 0, "list 5 (usage 00b) use %d: GOOD",
+		    k + 1);
+	}
+	free(p);
+}
+
+static void
+rcs4(struct iscsi_context *a, uint32_t id, struct res *r)
+{
+	uint8_t cdb[16] = { 0x84, 0x05 };
+
+	put32(cdb + 2, id);
+	put32(cdb + 10, 128);
+	cmd(a, 0, cdb, NULL, 0, 128, r);
+}
+
+static void
+t_immed_abort(struct iscsi_context *a)
+{
+	struct plist *p = calloc(1, sizeof(*p));
+	struct res r;
+	uint64_t b1 = 0, b2 = 0;
+	size_t n;
+	int i, polls = 0, running = 0;
+
+	/* 256 segments x 256 MiB inside LUN 1 (1 GiB file): long enough to
+	 * be seen running */
+	pl_init(p, true, 0xabc, 0, true);
+	pl_e4(p, d1, l1, 512);
+	for (i = 0; i < 256; i++)
+		pl_off(p, 0, 0, 65535u * 4096u, 0, 1048576, 0, 0);
+	n = pl_finish(p);
+	xcopy(a, 1, p, n, &r);
+	itest_check(r.status == 0, "LID4 IMMED 64 GiB: GOOD at once");
+	/* the same list ID while it runs: 00/16 */
+	pl_init(p, true, 0xabc, 0, false);
+	pl_e4(p, d1, l1, 512);
+	pl_b2b(p, 0, 0, 1, 0, 1, false);
+	n = pl_finish(p);
+	xcopy(a, 1, p, n, &r);
+	itest_check(sense_is(&r, 5, 0x00, 0x16),
+	    "list 0xabc reused while active: 05/00/16");
+	for (i = 0; i < 50; i++) {
+		rcs4(a, 0xabc, &r);
+		polls++;
+		if (r.status == 0 && r.data[5] == 0x12) {
+			running++;
+			if (running == 1)
+				b1 = ((uint64_t)be32(r.data + 16) << 32) |
+				    be32(r.data + 20);
+			b2 = ((uint64_t)be32(r.data + 16) << 32) |
+			    be32(r.data + 20);
+			if (running >= 3 && b2 > b1)
+				break;
+		}
+		usleep(100000);
+	}
+	itest_check(running >= 2 && b2 > b1, "RECEIVE COPY STATUS(LID4): "
+	    "in progress (12h) %d of %d polls, bytes %llu -> %llu", running,
+	    polls, (unsigned long long)b1, (unsigned long long)b2);
+	{
+		uint8_t cdb[16] = { 0x83, 0x1c };
+
+		put32(cdb + 2, 0xabc);
+		cmd(a, 1, cdb, NULL, 0, 0, &r);
+		itest_check(r.status == 0, "COPY OPERATION ABORT: GOOD");
+	}
+	for (i = 0; i < 100; i++) {
+		rcs4(a, 0xabc, &r);
+		if (r.status == 0 && r.data[5] != 0x12)
+			break;
+		usleep(50000);
+	}
+	itest_check(r.status == 0 && r.data[5] == 0x60 && be16(r.data + 24)
+	    < 256, "after abort: status 60h, %u segments processed",
+	    be16(r.data + 24));
+	/* now the ID is free again */
+	pl_init(p, true, 0xabc, 0, false);
+	pl_e4(p, d1, l1, 512);
+	pl_b2b(p, 0, 0, 1, 0, 1, false);
+	n = pl_finish(p);
+	xcopy(a, 1, p, n, &r);
+	itest_check(r.status == 0, "list 0xabc after the abort: GOOD");
+	rcs4(a, 0xabc, &r);
+	itest_check(r.status == 0 && r.data[5] == 0x01 && r.data[4] == 0x01 &&
+	    be32(r.data + 8) == 0xfffffffe, "RCS(LID4): completed 01h");
+	free(p);
+}
+
+/* I_T nexus loss while an IMMED copy runs: the copy is aborted and its
+ * results dropped with the nexus; the daemon stays healthy. */
+static void
+t_nexus_loss(void)
+{
+	struct iscsi_context *c = login(ITEST_INIT_A, XA);
+	struct plist *p = calloc(1, sizeof(*p));
+	struct res r;
+	size_t n;
+	int i;
+
+	itest_clear_ua(c, 1);
+	pl_init(p, true, 7, 0, true);
+	pl_e4(p, d1, l1, 512);
+	for (i = 0; i < 64; i++)
+		pl_off(p, 0, 0, 65535u * 4096u, 0, 1048576, 0, 0);
+	n = pl_finish(p);
+	xcopy(c, 1, p, n, &r);
+	itest_check(r.status == 0, "IMMED copy on a second session: GOOD");
+	itest_close(c);
+	usleep(200000);
+	c = login(ITEST_INIT_A, XA);
+	itest_clear_ua(c, 1);
+	rcs4(c, 7, &r);
+	itest_check(sense_is(&r, 5, 0x24, 0),
+	    "new nexus does not see the old one's list 7: 05/24/00");
+	itest_check(itest_daemon_alive(), "daemon alive after nexus loss");
+	itest_close(c);
+	free(p);
+}
+
+int
+main(void)
+{
+	struct iscsi_context *a;
+
+	itest_begin("xcopy", 300);
+	a = login(ITEST_INIT_A, XA);
+	itest_clear_ua(a, 1);
+	itest_clear_ua(a, 3);
+	l0 = lu_desig(a, 0, d0);
+	l1 = lu_desig(a, 1, d1);
+	l3 = lu_desig(a, 3, d3);
+	itest_check(l0 > 0 && l1 > 0 && l3 > 0, "NAA designators read");
+	t_copies(a);
+	t_errors(a);
+	t_acl(a);
+	t_list_ids(a);
+	t_immed_abort(a);
+	itest_close(a);
+	t_nexus_loss();
+	return itest_end();
+}
