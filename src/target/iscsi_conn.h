@@ -25,6 +25,7 @@
 
 #include "iscsi_int.h"
 #include "iscsi_param.h"
+#include "loop.h"
 #include "scsi.h"
 
 struct loop;
@@ -33,10 +34,13 @@ struct scsi_nexus;
 
 #define ISCSI_QUEUE_DEPTH	128	/* CmdSN window, tasks per session */
 #define ISCSI_TASKS_MAX		(ISCSI_QUEUE_DEPTH + 32)  /* + immediate */
-#define ISCSI_MAX_XFER		(16u << 20)	/* EDTL cap */
+#define ISCSI_MAX_XFER		(32u << 20)	/* EDTL cap, >= SBC_MAX_XFER_BYTES */
 #define ISCSI_R2T_MAX		16	/* MaxOutstandingR2T we track */
 #define ISCSI_ITT_HASH		256
 #define ISCSI_HELD_MAX		ISCSI_QUEUE_DEPTH
+#define ISCSI_BUF_MIN_SHIFT	12	/* 4 KiB smallest data buffer */
+#define ISCSI_BUF_CLASSES	13	/* 4 KiB .. 16 MiB (ISCSI_MAX_XFER) */
+#define ISCSI_BUF_CACHE_MAX	(32u << 20)	/* cached per connection */
 
 /* Serial number arithmetic (RFC 1982, 32 bits). */
 static inline bool
@@ -86,10 +90,15 @@ struct iscsi_rx {
 	uint32_t	 max_dsl;
 	uint8_t		 digest[4];
 	uint8_t		 scratch[512];
+	struct iscsi_pdu_pool *pool;	/* optional, for received PDUs */
 	/* Optional placement of a data segment (zero copy Data-Out):
 	 * return where len bytes go, or NULL for an owned buffer. */
 	uint8_t		*(*place)(void *arg, const struct iscsi_pdu *pdu);
 	void		*place_arg;
+	/* Set by place() when the buffer it returns is heap memory the PDU
+	 * now owns (ISCSI_PDU_DATA_POOLED, size class place_class). */
+	bool		 place_owned;
+	uint8_t		 place_class;
 };
 
 void	iscsi_rx_init(struct iscsi_rx *, uint32_t max_dsl);
@@ -107,6 +116,26 @@ int	iscsi_rx_feed(struct iscsi_rx *, const uint8_t *buf, size_t len,
 /* True between PDUs (nothing partial buffered). */
 bool	iscsi_rx_idle(const struct iscsi_rx *);
 
+/*
+ * PDU pool: a connection recycles the PDU structs it sends and receives so
+ * the steady state does not call malloc (data segments it owns are still
+ * freed).  A pool is used from one loop at a time (its connection's).  A
+ * PDU may outlive the connection: destroying the pool only marks it, and
+ * the memory goes with the last PDU handed out.
+ */
+struct iscsi_pdu_pool {
+	struct iscsi_pdu *free;
+	unsigned int	 n_free;
+	unsigned int	 live;		/* handed out, not yet freed */
+	bool		 closed;
+};
+
+struct iscsi_pdu_pool *iscsi_pdu_pool_create(void);
+void	iscsi_pdu_pool_destroy(struct iscsi_pdu_pool *);
+/* Like iscsi_pdu_alloc(); pool may be NULL (plain allocation). */
+struct iscsi_pdu *iscsi_pdu_pool_get(struct iscsi_pdu_pool *,
+	    uint32_t data_len);
+
 /* Build the iovec for sending pdu (BHS, AHS, header digest, data,
  * padding, data digest), computing digests.  Returns the count (<= 6). */
 int	iscsi_pdu_tx_iov(struct iscsi_pdu *, bool hdigest, bool ddigest,
@@ -116,16 +145,6 @@ uint32_t iscsi_pdu_wire_len(const struct iscsi_pdu *, bool hdigest,
 /* Reject (RFC 7143 11.17) carrying the offending header. */
 struct iscsi_pdu *iscsi_pdu_reject(const uint8_t *bad_bhs, uint8_t reason);
 
-/* Reject reasons (RFC 7143 11.17.1) */
-#define ISCSI_REJECT_DATA_DIGEST	0x02
-#define ISCSI_REJECT_SNACK		0x03
-#define ISCSI_REJECT_PROTOCOL		0x04
-#define ISCSI_REJECT_CMD_NOT_SUPP	0x05
-#define ISCSI_REJECT_IMM_CMD		0x06
-#define ISCSI_REJECT_TASK_IN_PROGRESS	0x07
-#define ISCSI_REJECT_INVALID_FIELD	0x09
-#define ISCSI_REJECT_OUT_OF_RESOURCES	0x0a
-#define ISCSI_REJECT_WAITING_LOGOUT	0x0c
 
 /* ---------------- tasks ---------------- */
 
@@ -157,6 +176,7 @@ struct iscsi_task {
 	uint8_t		 lun_raw[8];
 	uint32_t	 edtl;		/* Expected Data Transfer Length */
 	struct iovec	 iov;
+	int		 buf_class;	/* of iov.iov_base, -1 plain malloc */
 	bool		 write;
 	bool		 prepared;	/* scsi_cmd_prepare() succeeded */
 	bool		 aborted;	/* by TMF or teardown: no response */
@@ -183,6 +203,7 @@ enum iscsi_conn_state {
 };
 
 struct iscsi_tmf_wait;
+struct iscsi_tmf_ack;
 struct iscsi_forget;
 
 struct iscsi_conn {
@@ -193,6 +214,8 @@ struct iscsi_conn {
 	bool		 want_out;	/* EPOLLOUT armed */
 	bool		 in_transit;	/* moving between loops */
 	bool		 login_final_queued;
+	/* Final login response held until a reinstated session is gone. */
+	struct iscsi_pdu *login_parked;
 	bool		 move_pending;	/* to the session's loop */
 	bool		 load_counted;	/* loop_load_add done */
 	unsigned int	 busy;		/* callback depth: defer free */
@@ -209,10 +232,17 @@ struct iscsi_conn {
 	uint8_t		*rbuf;		/* staging buffer */
 	uint32_t	 rbuf_len, rbuf_off;
 
-	/* tx */
+	/* tx: written once per loop iteration (tx_defer) */
 	struct iscsi_pdu *txq_head, *txq_tail;
 	unsigned int	 txq_n;
 	bool		 tx_hdigest, tx_ddigest;
+	bool		 tx_now;	/* the deferred flush is running */
+	struct loop_defer tx_defer;
+	struct iscsi_pdu_pool *pdu_pool;
+
+	/* task data buffers kept for reuse, by power-of-two size class */
+	void		*buf_free[ISCSI_BUF_CLASSES];
+	uint64_t	 buf_cached;	/* bytes on the lists */
 
 	/* login */
 	void		*login_state;
@@ -236,6 +266,8 @@ struct iscsi_conn {
 	unsigned int	 n_engine_aborted;
 	uint64_t	 buf_bytes;	/* task data buffers allocated */
 	struct iscsi_tmf_wait *tmf_waits;
+	/* Other connections' TMFs waiting for our aborted tasks. */
+	struct iscsi_tmf_ack *tmf_acks;
 
 	/* timers: login timeout, then NOP-In ping */
 	struct loop_timer *timer;
@@ -251,6 +283,8 @@ struct iscsi_conn *iscsi_conn_create(int fd, struct loop *,
 	    const char *portal_ip, uint16_t portal_port);
 /* Fill StatSN/ExpCmdSN/MaxCmdSN by opcode and queue. */
 void	iscsi_conn_send(struct iscsi_conn *, struct iscsi_pdu *);
+/* A PDU from the connection's pool (see iscsi_pdu_pool_get). */
+struct iscsi_pdu *iscsi_conn_pdu_alloc(struct iscsi_conn *, uint32_t len);
 void	iscsi_conn_rx_pdu(struct iscsi_conn *, struct iscsi_pdu *);
 void	iscsi_conn_maybe_free(struct iscsi_conn *);
 /* Bracket work on a connection from outside its fd callback (engine
@@ -261,6 +295,24 @@ void	iscsi_conn_teardown(struct iscsi_conn *);
 void	iscsi_conn_close_all(void);
 unsigned int iscsi_conn_count(void);
 void	iscsi_conn_set_zero_cb(void (*cb)(void *), void *arg);
+/* Messages to a connection's loop: reserve (keeps its memory), then post
+ * (or cancel the reservation); fn must start with iscsi_conn_post_done().
+ */
+void	iscsi_conn_post_reserve(struct iscsi_conn *);
+void	iscsi_conn_post_cancel(struct iscsi_conn *);
+int	iscsi_conn_post(struct iscsi_conn *, void (*fn)(void *), void *arg);
+void	iscsi_conn_post_done(struct iscsi_conn *);
+/* Post fn(m) to the loop of every connection but self, m = make(c, arg)
+ * (NULL: skip c; make runs under the global connection lock and must not
+ * call back into this file); cancel(m) undoes make when the post fails.
+ * Each message holds a reservation on c: fn starts with
+ * iscsi_conn_msg_arrive() and returns at once when that returns true.
+ * Returns the number posted. */
+unsigned int iscsi_conn_post_all(struct iscsi_conn *self,
+	    void *(*make)(struct iscsi_conn *, void *), void (*cancel)(void *),
+	    void *arg, void (*fn)(void *));
+bool	iscsi_conn_msg_arrive(struct iscsi_conn *, void (*fn)(void *),
+	    void *m);
 
 /* iscsi_session.c */
 struct iscsi_session {
@@ -276,6 +328,9 @@ struct iscsi_session {
 	bool		 nexus_registered;
 	bool		 in_table;
 	bool		 torn_down;
+	/* Reinstatement (sess_lock): the new session waits for this one */
+	struct iscsi_conn *reinstate_waiter;
+	bool		 reinstate_pending;	/* nexus not registered yet */
 	unsigned int	 refcnt;	/* atomic: table, conns, posts */
 
 	uint32_t	 exp_cmd_sn;
@@ -305,6 +360,9 @@ bool	iscsi_session_cmdsn_forget(struct iscsi_session *, uint32_t cmd_sn,
 	    uint32_t itt);
 void	iscsi_session_kill(struct iscsi_session *);
 void	iscsi_session_set_loop(struct iscsi_session *, struct loop *);
+/* A session being reinstated is gone: runs on the new connection's loop
+ * and lets its final login response go. */
+void	iscsi_session_reinstated(void *conn);
 
 /* iscsi_scsi.c */
 void	iscsi_scsi_cmd_rx(struct iscsi_conn *, struct iscsi_pdu *);

@@ -638,7 +638,7 @@ pr_buf_reserve(struct pr_buf *pb, size_t n, uint8_t *tmp)
 static void
 pr_buf_commit(struct pr_buf *pb, const uint8_t *p, size_t n)
 {
-	if (p != pb->b + pb->len && pb->len < pb->max)
+	if (pb->len < pb->max && p != pb->b + pb->len)
 		memcpy(pb->b + pb->len, p, MIN(n, pb->max - pb->len));
 	pb->len += n;
 }

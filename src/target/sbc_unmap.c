@@ -247,9 +247,6 @@ sbc_unmap(struct scsi_cmd *cmd)
 	uint8_t *p;
 	int rc;
 
-	/* SBC-4 5.32.1: no UNMAP without LBPU */
-	if (!sbc_lbp_enabled(lun))
-		return SENSE_INVALID_OPCODE;
 	if (cmd->cdb[1] & 0x01)			/* ANCHOR, ANC_SUP = 0 */
 		return scsi_invalid_field(cmd, true, 1, 0);
 	if (plen == 0)

@@ -59,17 +59,25 @@ scsi_op_lookup(struct scsi_cmd *cmd, enum sense_reason *reason)
 			return NULL;
 		}
 		e = &e->sa[cmd->cdb[1] & SCSI_SA_MASK];
-		if (e->exec == NULL) {
+		if (!scsi_op_avail(e, cmd->lun)) {
 			*reason = scsi_invalid_field(cmd, true, 1, 4);
 			return NULL;
 		}
 		return e;
 	}
-	if (e->exec == NULL) {
+	if (!scsi_op_avail(e, cmd->lun)) {
 		*reason = SENSE_INVALID_OPCODE;
 		return NULL;
 	}
 	return e;
+}
+
+bool
+scsi_op_avail(const struct scsi_op *e, const struct lun *lun)
+{
+	if (e->exec == NULL)
+		return false;
+	return e->avail == NULL || lun == NULL || e->avail(lun);
 }
 
 static int

@@ -64,7 +64,14 @@ struct scsi_op {
 	/* Bits a CDB may set.  Byte 0 (opcode) and, for service-action
 	 * entries, the SA bits of byte 1 are implied. */
 	uint8_t		 usage[SCSI_CDB_MAX];
+	/* Optional: the command exists only on LUs for which this is true
+	 * (e.g. UNMAP on thin LUs).  Dispatch and REPORT SUPPORTED
+	 * OPERATION CODES both ask it, so they never disagree. */
+	bool		(*avail)(const struct lun *);
 };
+
+/* Is entry e (exec set) available on lun (NULL: any LU)? */
+bool	scsi_op_avail(const struct scsi_op *e, const struct lun *lun);
 
 /* The command table (scsi_ops.c). */
 extern const struct scsi_op scsi_ops[256];
@@ -117,7 +124,7 @@ struct spc_vpd_page {
 
 /* --- sbc.c --- */
 /* Largest READ/WRITE we accept (VPD B0h MAXIMUM TRANSFER LENGTH). */
-#define SBC_MAX_XFER_BYTES	(8u << 20)
+#define SBC_MAX_XFER_BYTES	(32u << 20)
 
 enum sense_reason sbc_read_capacity10(struct scsi_cmd *);
 enum sense_reason sbc_read_capacity16(struct scsi_cmd *);

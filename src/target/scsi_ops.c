@@ -93,6 +93,8 @@ static const struct scsi_op sanitize_sa[SCSI_SA_COUNT] = {
 	},
 	[0x02] = {
 		.exec = sbc_sanitize, .name = "SANITIZE BLOCK ERASE",
+		/* erasing is deallocating: only on thin LUs */
+		.avail = sbc_lbp_enabled,
 		.cdb_len = 10, .flags = OP_NEEDS_MEDIUM | OP_WRITE,
 		.usage = { [1] = 0xa0, BE16_FIELD(7) },
 	},
@@ -298,6 +300,8 @@ const struct scsi_op scsi_ops[256] = {
 	},
 	[0x42] = {
 		.exec = sbc_unmap, .name = "UNMAP",
+		/* SBC-4 5.32.1: only with LBPU (thin LUs) */
+		.avail = sbc_lbp_enabled,
 		.cdb_len = 10, .flags = RW_FLAGS_OUT,
 		/* ANCHOR, group, parameter list length */
 		.usage = { [1] = 0x01, [6] = 0x3f, BE16_FIELD(7) },

@@ -134,7 +134,7 @@ spc_vpd_list(struct scsi_cmd *cmd, uint8_t *b, size_t max)
 	(void)cmd;
 	for (i = 0; i < ARRAY_SIZE(spc_vpd_pages) && 4 + i < max; i++)
 		b[4 + i] = spc_vpd_pages[i].page;
-	return 4 + i;
+	return 4 + ARRAY_SIZE(spc_vpd_pages);
 }
 
 static size_t
@@ -250,10 +250,14 @@ spc_vpd_block_limits(struct scsi_cmd *cmd, uint8_t *b, size_t max)
 static size_t
 spc_vpd_block_chars(struct scsi_cmd *cmd, uint8_t *b, size_t max)
 {
-	(void)cmd;
 	(void)max;
 	memset(b + 4, 0, 0x3c);
 	put_be16(b + 4, 0x0001);		/* non-rotating medium */
+	/* SBC-4 6.6.2: WABEREQ 01b, a read after BLOCK ERASE sanitize
+	 * returns zeroes (BLOCK ERASE exists on thin LUs only); VBULS,
+	 * VERIFY compares unmapped blocks as the zeroes a read returns. */
+	b[7] = sbc_lbp_enabled(cmd->lun) ? 0x40 : 0;
+	b[8] = 0x01;
 	return 4 + 0x3c;
 }
 
@@ -628,11 +632,12 @@ spc_rsoc_all(struct scsi_cmd *cmd, bool rctd, uint32_t alloc)
 
 	for (op = 0; op < 256; op++) {
 		if (scsi_ops[op].sa == NULL) {
-			count += scsi_ops[op].exec != NULL;
+			count += scsi_op_avail(&scsi_ops[op], cmd->lun);
 			continue;
 		}
 		for (sa = 0; sa < SCSI_SA_COUNT; sa++)
-			count += scsi_ops[op].sa[sa].exec != NULL;
+			count += scsi_op_avail(&scsi_ops[op].sa[sa],
+			    cmd->lun);
 	}
 	b = xcalloc(1, 4 + per * count);
 	if (b == NULL)
@@ -641,13 +646,13 @@ spc_rsoc_all(struct scsi_cmd *cmd, bool rctd, uint32_t alloc)
 		const struct scsi_op *e = &scsi_ops[op];
 
 		if (e->sa == NULL) {
-			if (e->exec != NULL)
+			if (scsi_op_avail(e, cmd->lun))
 				len += spc_rsoc_desc(e, (uint8_t)op, -1, rctd,
 				    b + len);
 			continue;
 		}
 		for (sa = 0; sa < SCSI_SA_COUNT; sa++)
-			if (e->sa[sa].exec != NULL)
+			if (scsi_op_avail(&e->sa[sa], cmd->lun))
 				len += spc_rsoc_desc(&e->sa[sa], (uint8_t)op,
 				    (int)sa, rctd, b + len);
 	}
@@ -671,11 +676,12 @@ spc_rsoc_one(struct scsi_cmd *cmd, bool rctd, uint8_t opts, uint32_t alloc)
 	if (opts == 2 && top->sa == NULL)
 		return scsi_invalid_field(cmd, true, 3, -1);
 	if (top->sa != NULL) {
-		if (req_sa < SCSI_SA_COUNT && top->sa[req_sa].exec != NULL) {
+		if (req_sa < SCSI_SA_COUNT &&
+		    scsi_op_avail(&top->sa[req_sa], cmd->lun)) {
 			e = &top->sa[req_sa];
 			sa = req_sa;
 		}
-	} else if (top->exec != NULL) {
+	} else if (scsi_op_avail(top, cmd->lun)) {
 		e = top;
 	}
 	memset(b, 0, sizeof(b));
