@@ -17,3 +17,13 @@ bench_xcopy_load_SOURCES = bench/xcopy-load.c
 bench_xcopy_load_CFLAGS = $(TEST_ISCSI_CFLAGS)
 bench_xcopy_load_LDADD = $(TEST_ISCSI_LIBS)
 EXTRA_DIST += bench/xcopy-bench.sh tests/integration/xcopy_engine.sh
+# EXTENDED COPY through libiscsi against tpcd (copy_file_range, rw,
+# overlap; as root also reflink on an XFS loop image and a real EIO)
+TESTS += tests/integration/xcopy_engine.sh
+
+.PHONY: bench-xcopy
+bench-xcopy: tpcd$(EXEEXT) bench/xcopy-load$(EXEEXT)
+	TPCD=$(abs_top_builddir)/tpcd$(EXEEXT) \
+	XCOPY_LOAD=$(abs_top_builddir)/bench/xcopy-load$(EXEEXT) \
+	TOP_SRCDIR=$(abs_top_srcdir) TOP_BUILDDIR=$(abs_top_builddir) \
+	$(SHELL) $(top_srcdir)/bench/xcopy-bench.sh
