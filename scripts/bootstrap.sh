@@ -18,7 +18,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 DEPS="build-essential autoconf automake pkg-config libssl-dev libjson-c-dev
-liburing-dev libnl-genl-3-dev libiscsi-dev libiscsi-bin check clang iproute2"
+liburing-dev libnl-genl-3-dev libiscsi-dev libiscsi-bin check clang iproute2
+xfsprogs"
 
 say()
 {

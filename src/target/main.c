@@ -33,6 +33,7 @@
 #include "scsi.h"
 #include "target.h"
 #include "util.h"
+#include "xcopy/copy_engine.h"
 
 #define MAIN_NOP_INTERVAL_S	30
 #define MAIN_NOP_TIMEOUT_S	30
@@ -268,6 +269,9 @@ main_signal_cb(struct loop *l, int fd, uint32_t events, void *arg)
 			if (!main_stopping)
 				main_reload();
 			break;
+		case SIGUSR1:		/* copy counters (docs/xcopy.md) */
+			copy_counters_dump();
+			break;
 		case SIGTERM:
 		case SIGINT:
 			if (main_stopping) {
@@ -432,12 +436,14 @@ main(int argc, char **argv)
 		return 1;
 	}
 	pr_store_set_dir(main_conf->state_dir);	/* APTPL files */
+	copy_counters_set_dir(main_conf->state_dir);
 
 	/* Every thread (loops, pool) inherits the blocked set. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (opts.daemon) {
@@ -485,6 +491,7 @@ main(int argc, char **argv)
 	rc = loops_run();
 	if (rc != 0 && main_exit_code == 0)
 		main_exit_code = 1;
+	copy_counters_log_all();
 
 	target_shutdown();
 	loops_fini();
