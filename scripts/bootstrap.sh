@@ -19,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 DEPS="build-essential autoconf automake pkg-config libssl-dev libjson-c-dev
 liburing-dev libnl-genl-3-dev libiscsi-dev libiscsi-bin check clang iproute2
-xfsprogs"
+xfsprogs qemu-system-x86 debootstrap e2fsprogs cpio xz-utils"
 
 say()
 {
