@@ -52,6 +52,9 @@ struct lun {
 	void		*pr;		/* reservations (sbc issue) */
 	void		*tpc;		/* third-party copy state (xcopy) */
 	struct lun_lock	*range_lock;	/* LBA range locks (lun_lock.h) */
+	/* valid ROD tokens sourced from this LU (rod_token): lets
+	 * rod_registry_write_notify() return at once when zero */
+	_Atomic unsigned int rod_tokens;
 };
 
 /* Takes its own reference on bs (the caller keeps its own).  Returns a LU
