@@ -30,6 +30,7 @@
 #include "log.h"
 #include "loop.h"
 #include "pr.h"
+#include "rod_token/rod_token.h"
 #include "scsi.h"
 #include "target.h"
 #include "util.h"
@@ -272,6 +273,13 @@ main_signal_cb(struct loop *l, int fd, uint32_t events, void *arg)
 		case SIGUSR1:		/* copy counters (docs/xcopy.md) */
 			copy_counters_dump();
 			break;
+		case SIGUSR2:		/* docs/rod-tokens.md */
+			if (rod_key_rotate() == 0)
+				log_info("ROD token key rotated: tokens "
+				    "issued so far are revoked");
+			else
+				log_err("ROD token key rotation failed");
+			break;
 		case SIGTERM:
 		case SIGINT:
 			if (main_stopping) {
@@ -437,6 +445,11 @@ main(int argc, char **argv)
 	}
 	pr_store_set_dir(main_conf->state_dir);	/* APTPL files */
 	copy_counters_set_dir(main_conf->state_dir);
+	if (rod_key_init(main_conf->state_dir) != 0) {
+		fprintf(stderr, "tpcd: cannot set up the ROD token key in %s\n",
+		    main_conf->state_dir ? main_conf->state_dir : "memory");
+		return 1;
+	}
 
 	/* Every thread (loops, pool) inherits the blocked set. */
 	sigemptyset(&set);
@@ -444,6 +457,7 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (opts.daemon) {
@@ -494,6 +508,8 @@ main(int argc, char **argv)
 	copy_counters_log_all();
 
 	target_shutdown();
+	rod_registry_fini();
+	rod_key_fini();
 	loops_fini();
 	conf_free(main_conf);
 	close(main_sfd);

@@ -1094,7 +1094,8 @@ END_TEST
 
 START_TEST(test_sanitize_failure_mode)
 {
-	uint8_t par[T_BS + 8], tur[6] = { 0 }, inq[6] = { 0x12, 0, 0, 0, 36 };
+	uint8_t par[T_BS + 8] = { 0 }, tur[6] = { 0 };
+	uint8_t inq[6] = { 0x12, 0, 0, 0, 36 };
 	struct scsi_cmd c;
 	uint16_t n;
 
