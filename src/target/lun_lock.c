@@ -24,6 +24,8 @@ struct lun_lock {
 	struct lun_lock_req *held;
 	struct lun_lock_req *wait_head;
 	struct lun_lock_req *wait_tail;
+	void		(*hook)(void *, uint64_t, uint64_t);
+	void		*hook_arg;
 };
 
 struct lun_lock *
@@ -128,9 +130,22 @@ lun_lock_post(struct lun_lock_req *r)
 }
 
 void
+lun_lock_set_release_hook(struct lun_lock *lk,
+    void (*fn)(void *, uint64_t, uint64_t), void *arg)
+{
+	pthread_mutex_lock(&lk->mtx);
+	lk->hook = fn;
+	lk->hook_arg = arg;
+	pthread_mutex_unlock(&lk->mtx);
+}
+
+void
 lun_lock_release(struct lun_lock *lk, struct lun_lock_req *r)
 {
 	struct lun_lock_req **pp, *w, *prev, *next, *grant = NULL;
+	void (*hook)(void *, uint64_t, uint64_t);
+	void *hook_arg;
+	uint64_t lba, nblocks;
 
 	if (r->nblocks == 0 || !r->_held || lk == NULL)
 		return;
@@ -143,6 +158,10 @@ lun_lock_release(struct lun_lock *lk, struct lun_lock_req *r)
 	}
 	r->_held = false;
 	r->_next = NULL;
+	hook = lk->hook;
+	hook_arg = lk->hook_arg;
+	lba = r->lba;
+	nblocks = r->nblocks;
 	/* Grant waiters in order; each must clear the held set and every
 	 * waiter still ahead of it. */
 	prev = NULL;
@@ -169,6 +188,8 @@ lun_lock_release(struct lun_lock *lk, struct lun_lock_req *r)
 		grant = w;
 	}
 	pthread_mutex_unlock(&lk->mtx);
+	if (hook != NULL)
+		hook(hook_arg, lba, nblocks);
 	/* Read the chain before posting: a granted request may be released
 	 * (and reused) on its loop as soon as it is posted. */
 	while (grant != NULL) {

@@ -53,6 +53,15 @@ void	lun_lock_destroy(struct lun_lock *);
 int	lun_lock_acquire(struct lun_lock *, struct lun_lock_req *);
 /* Give back a held range; wakes the waiters it was blocking. */
 void	lun_lock_release(struct lun_lock *, struct lun_lock_req *);
+/*
+ * Write observer (odx: ROD token revocation).  fn(arg, lba, nblocks) runs
+ * after every lun_lock_release() of a held range, outside the lock mutex,
+ * on the releasing thread: every medium write holds its range, so this
+ * sees every range that may have changed.  One observer per lock; setting
+ * it again replaces it.
+ */
+void	lun_lock_set_release_hook(struct lun_lock *,
+	    void (*fn)(void *arg, uint64_t lba, uint64_t nblocks), void *arg);
 /* Number of held and waiting requests (tests, debugging). */
 void	lun_lock_stats(struct lun_lock *, unsigned int *held,
 	    unsigned int *waiting);

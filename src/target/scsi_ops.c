@@ -13,6 +13,7 @@
  * information (SBC-3 4.21.2: nonzero is INVALID FIELD IN CDB).
  */
 #include "scsi_int.h"
+#include "xcopy/odx.h"
 #include "xcopy/xcopy.h"
 
 /* THIRD-PARTY COPY OUT (83h): EXTENDED COPY, POPULATE TOKEN, WRITE USING
@@ -30,8 +31,24 @@ static const struct scsi_op tpc_out_sa[SCSI_SA_COUNT] = {
 		.cdb_len = 16, .flags = OP_DATA_OUT | OP_NEEDS_MEDIUM,
 		.usage = { BE32_FIELD(10), [15] = CONTROL_MASK },
 	},
+	/* odx: src/xcopy/odx_cmd.c; list identifier 6-9, parameter
+	 * list length 10-13, group number */
+	[0x10] = {
+		.exec = odx_populate_token, .name = "POPULATE TOKEN",
+		.cdb_len = 16, .flags = OP_DATA_OUT | OP_NEEDS_MEDIUM,
+		.usage = { BE32_FIELD(6), BE32_FIELD(10), [14] = 0x1f,
+			   [15] = CONTROL_MASK },
+	},
+	[0x11] = {
+		.exec = odx_write_using_token, .name = "WRITE USING TOKEN",
+		.cdb_len = 16,
+		.flags = OP_DATA_OUT | OP_NEEDS_MEDIUM | OP_WRITE,
+		.usage = { BE32_FIELD(6), BE32_FIELD(10), [14] = 0x1f,
+			   [15] = CONTROL_MASK },
+	},
 	[0x1c] = {
-		.exec = xcopy_copy_op_abort, .name = "COPY OPERATION ABORT",
+		/* xcopy's abort, plus cancelling a completed PT's token */
+		.exec = odx_copy_op_abort, .name = "COPY OPERATION ABORT",
 		.cdb_len = 16,
 		/* list identifier */
 		.usage = { BE32_FIELD(2), [15] = CONTROL_MASK },
@@ -78,6 +95,20 @@ static const struct scsi_op tpc_in_sa[SCSI_SA_COUNT] = {
 		.cdb_len = 16, .flags = OP_DATA_IN | OP_RESV_OK,
 		.usage = { BE32_FIELD(2), BE32_FIELD(10),
 			   [15] = CONTROL_MASK },
+	},
+	/* odx: src/xcopy/odx_cmd.c */
+	[0x07] = {
+		.exec = odx_rrti, .name = "RECEIVE ROD TOKEN INFORMATION",
+		.cdb_len = 16, .flags = OP_DATA_IN | OP_RESV_OK,
+		.usage = { BE32_FIELD(2), BE32_FIELD(10),
+			   [15] = CONTROL_MASK },
+	},
+	[0x08] = {
+		.exec = odx_report_all_tokens,
+		.name = "REPORT ALL ROD TOKENS", .cdb_len = 16,
+		.flags = OP_DATA_IN | OP_RESV_OK,
+		/* allocation length */
+		.usage = { BE32_FIELD(10), [15] = CONTROL_MASK },
 	},
 };
 

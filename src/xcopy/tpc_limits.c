@@ -15,6 +15,7 @@
  */
 #include <string.h>
 
+#include "rod_token/rod_token.h"
 #include "util.h"
 #include "xcopy/xcopy.h"
 
@@ -45,6 +46,14 @@ static const struct tpc_limits tpc_lim = {
 	.n_codes = (uint8_t)ARRAY_SIZE(tpc_codes),
 	.ids = tpc_ids,
 	.n_ids = (uint8_t)ARRAY_SIZE(tpc_ids),
+	/* odx: what the token registry enforces (rod_token.h) */
+	.max_ranges = ROD_MAX_RANGES,
+	.max_inactivity_s = ROD_MAX_INACTIVITY_S,
+	.default_inactivity_s = ROD_DEFAULT_INACTIVITY_S,
+	.min_token_lifetime_s = 1,
+	.max_token_lifetime_s = ROD_MAX_LIFETIME_S,
+	.max_token_bytes = 1ull << 30,
+	.optimal_transfer_bytes = 256ull << 20,
 };
 
 const struct tpc_limits *

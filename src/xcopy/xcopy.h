@@ -68,6 +68,16 @@ struct tpc_limits {
 	/* CSCD IDs above 07FFh we accept, ascending */
 	const uint16_t	*ids;
 	uint8_t		 n_ids;
+	/* ROD tokens, POPULATE TOKEN / WRITE USING TOKEN (odx): VPD 8Fh
+	 * descriptors 0000h and 0106h; sizes in bytes, reported in the
+	 * LU's blocks */
+	uint16_t	 max_ranges;		/* range descriptors per PT/WUT */
+	uint32_t	 max_inactivity_s;
+	uint32_t	 default_inactivity_s;
+	uint32_t	 min_token_lifetime_s;
+	uint32_t	 max_token_lifetime_s;
+	uint64_t	 max_token_bytes;	/* MAXIMUM TOKEN TRANSFER SIZE */
+	uint64_t	 optimal_transfer_bytes;	/* OPTIMAL TRANSFER COUNT */
 };
 
 const struct tpc_limits *tpc_limits(void);

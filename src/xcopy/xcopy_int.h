@@ -45,7 +45,14 @@ struct xcopy_result {
 	uint16_t	 ops;		/* OPERATION COUNTER */
 	uint8_t		*held;		/* held data (moved into the entry) */
 	uint32_t	 held_len;
+	/* odx: the ROD token of a POPULATE TOKEN (XCOPY_TOKEN_LEN bytes,
+	 * moved into the entry like held) and the block size TRANSFER
+	 * COUNT is reported in by RRTI (0: bytes) */
+	uint8_t		*token;
+	uint32_t	 block_size;
 };
+
+#define XCOPY_TOKEN_LEN	512
 
 /* A copy of an entry for the results commands. */
 struct xcopy_snap {
@@ -54,7 +61,23 @@ struct xcopy_snap {
 	uint8_t		 sa;		/* 83h service action */
 	struct xcopy_result res;	/* progress when active */
 	bool		 hdd;		/* held data discarded */
+	bool		 has_token;	/* odx: token[] is valid */
+	uint8_t		 token[XCOPY_TOKEN_LEN];
 };
+
+/*
+ * Operations other than EXTENDED COPY (POPULATE TOKEN, WRITE USING TOKEN:
+ * odx_cmd.c) share the table through these hooks, called under the table
+ * mutex like xcopy_op_progress/abort/orphan below.
+ */
+struct xcopy_op_hooks {
+	void	(*progress)(void *op, struct xcopy_result *);
+	void	(*abort)(void *op);
+	void	(*orphan)(void *op);
+};
+enum sense_reason xcopy_list_begin_ext(struct xcopy_nexus *, enum xcopy_ns,
+	    uint32_t list_id, uint8_t sa, uint8_t usage, bool immed,
+	    const struct xcopy_op_hooks *, void *op, void **ent);
 
 struct xcopy_nexus *xcopy_nexus_get(struct scsi_nexus *);
 /* Register an operation: OPERATION IN PROGRESS (00/16) when an active one

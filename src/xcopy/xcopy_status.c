@@ -37,7 +37,8 @@ struct xcopy_ent {
 	bool		 immed;
 	bool		 hdd;
 	uint64_t	 seq;		/* completion order */
-	struct xcopy_op	*op;		/* while active */
+	const struct xcopy_op_hooks *hooks;
+	void		*op;		/* while active */
 	struct xcopy_result res;	/* when completed */
 };
 
@@ -77,8 +78,34 @@ static void
 xcopy_ent_free(struct xcopy_ent *e)
 {
 	free(e->res.held);
+	free(e->res.token);
 	free(e);
 }
+
+/* EXTENDED COPY's own operations (xcopy_cmd.c) */
+static void
+xcopy_hook_progress(void *op, struct xcopy_result *res)
+{
+	xcopy_op_progress(op, res);
+}
+
+static void
+xcopy_hook_abort(void *op)
+{
+	xcopy_op_abort(op);
+}
+
+static void
+xcopy_hook_orphan(void *op)
+{
+	xcopy_op_orphan(op);
+}
+
+static const struct xcopy_op_hooks xcopy_hooks = {
+	.progress = xcopy_hook_progress,
+	.abort = xcopy_hook_abort,
+	.orphan = xcopy_hook_orphan,
+};
 
 static void
 xcopy_unlink(struct xcopy_nexus *xn, struct xcopy_ent *e)
@@ -145,6 +172,15 @@ enum sense_reason
 xcopy_list_begin(struct xcopy_nexus *xn, enum xcopy_ns ns, uint32_t list_id,
     uint8_t sa, uint8_t usage, bool immed, struct xcopy_op *op, void **ent)
 {
+	return xcopy_list_begin_ext(xn, ns, list_id, sa, usage, immed,
+	    &xcopy_hooks, op, ent);
+}
+
+enum sense_reason
+xcopy_list_begin_ext(struct xcopy_nexus *xn, enum xcopy_ns ns,
+    uint32_t list_id, uint8_t sa, uint8_t usage, bool immed,
+    const struct xcopy_op_hooks *hooks, void *op, void **ent)
+{
 	const struct tpc_limits *lim = tpc_limits();
 	struct xcopy_ent *e, *old = NULL;
 
@@ -158,6 +194,7 @@ xcopy_list_begin(struct xcopy_nexus *xn, enum xcopy_ns ns, uint32_t list_id,
 	e->immed = immed;
 	e->active = true;
 	e->op = op;
+	e->hooks = hooks;
 	pthread_mutex_lock(&xn->lock);
 	if (usage != XCOPY_USAGE_NONE)
 		old = xcopy_find(xn, ns, list_id);
@@ -195,6 +232,7 @@ xcopy_list_end(struct xcopy_nexus *xn, void *ent, struct xcopy_result *res)
 	e->res = *res;
 	res->held = NULL;
 	res->held_len = 0;
+	res->token = NULL;
 	xn->n_active--;
 	keep = !xn->dead && e->usage == XCOPY_USAGE_HOLD;
 	if (!keep) {
@@ -231,13 +269,19 @@ xcopy_list_find(struct xcopy_nexus *xn, enum xcopy_ns ns, uint32_t list_id,
 	snap->sa = e->sa;
 	snap->hdd = e->hdd;
 	if (e->active) {
-		xcopy_op_progress(e->op, &snap->res);
+		e->hooks->progress(e->op, &snap->res);
 		snap->res.held = NULL;
 		snap->res.held_len = 0;
+		snap->res.token = NULL;
 	} else {
 		snap->res = e->res;
 		snap->res.held = NULL;
 		snap->res.held_len = 0;
+		snap->res.token = NULL;
+		if (e->res.token != NULL) {
+			snap->has_token = true;
+			memcpy(snap->token, e->res.token, XCOPY_TOKEN_LEN);
+		}
 		if (take_held) {
 			snap->res.held = e->res.held;
 			snap->res.held_len = e->res.held_len;
@@ -262,7 +306,7 @@ xcopy_list_abort(struct xcopy_nexus *xn, enum xcopy_ns ns, uint32_t list_id)
 	pthread_mutex_lock(&xn->lock);
 	e = xcopy_find(xn, ns, list_id);
 	if (e != NULL && e->active) {
-		xcopy_op_abort(e->op);
+		e->hooks->abort(e->op);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&xn->lock);
@@ -287,8 +331,8 @@ xcopy_nexus_fini(struct scsi_nexus *nx)
 	for (pp = &xn->ents; (e = *pp) != NULL;) {
 		if (e->active) {
 			/* SAM-5: I_T nexus loss ends its copies */
-			xcopy_op_abort(e->op);
-			xcopy_op_orphan(e->op);
+			e->hooks->abort(e->op);
+			e->hooks->orphan(e->op);
 			pp = &e->next;
 			continue;
 		}

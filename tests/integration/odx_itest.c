@@ -1,0 +1,931 @@
+/*
+ * odx_itest.c - ODX (POPULATE TOKEN / WRITE USING TOKEN / RRTI / REPORT
+ * ALL ROD TOKENS) against a real tpcd (conf/odx.json), raw CDBs through
+ * libiscsi.  Data is checked by checksums of whole ranges.
+ *
+ * Usage: odx_itest [all|save FILE|restart FILE|flood]
+ *   all       every functional and error test (default);
+ *   save      PT one token, store it in FILE (for the restart test);
+ *   restart   WUT with the token in FILE: the registry is gone after the
+ *             restart, so TOKEN UNKNOWN (23/04) -- its MAC still verifies
+ *             because the key persists in the state directory;
+ *   flood     ROD_MAX_TOKENS + 1 tokens: the last one gets 55/0D.
+ *
+ * LUNs for init-a (target iqn.2026-11.org.tpcd:odx): 0 src fileio 64 MiB,
+ * 1 dst fileio 64 MiB, 2 zer fileio 64 MiB, 3 mem 16 MiB, 4 xsrc and
+ * 5 xdst fileio 64 MiB on a reflink filesystem when odx.sh could mount
+ * one (else beside the others), 6 fileio 16 MiB with 4096-byte blocks,
+ * 7 big fileio 2 GiB (abort).  init-b maps only tpg LUN 1 (as its LUN 0).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+
+#include "itest.h"
+
+#define ODX_T	"iqn.2026-11.org.tpcd:odx"
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
+#define BS	512u
+#define L_SRC	0
+#define L_DST	1
+#define L_ZER	2
+#define L_MEM	3
+#define L_XSRC	4
+#define L_XDST	5
+#define L_4K	6
+#define L_BIG	7
+
+#define ROD_PIT_DEFAULT	0x00800000u
+#define ROD_PIT_VULN	0x00800001u
+#define ROD_ZERO	0xffff0001u
+
+struct res {
+	int	 status;
+	int	 key, asc, ascq;
+	bool	 sksv;
+	int	 field;
+	uint8_t	 data[8192];
+	int	 data_len;
+};
+
+struct range {
+	uint64_t lba;
+	uint32_t n;
+};
+
+static uint32_t next_id = 0x1000;
+
+static uint16_t
+be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)be16(p) << 16 | be16(p + 2);
+}
+
+static uint64_t
+be64(const uint8_t *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+static void
+put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+static void
+put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static int
+cmd(struct iscsi_context *ctx, int lun, const uint8_t *cdb16,
+    const uint8_t *out, uint32_t olen, uint32_t ilen, struct res *r)
+{
+	struct scsi_task *t;
+	struct iscsi_data d = { .size = olen, .data = (unsigned char *)out };
+	uint8_t cdb[16];
+
+	memset(r, 0, sizeof(*r));
+	memcpy(cdb, cdb16, 16);
+	t = scsi_create_task(16, cdb, olen ? SCSI_XFER_WRITE :
+	    (ilen ? SCSI_XFER_READ : SCSI_XFER_NONE), olen ? olen : ilen);
+	if (t == NULL)
+		return -1;
+	if (iscsi_scsi_command_sync(ctx, lun, t, olen ? &d : NULL) == NULL) {
+		scsi_free_scsi_task(t);
+		r->status = -1;
+		return -1;
+	}
+	r->status = t->status;
+	r->key = t->sense.key;
+	r->asc = (t->sense.ascq >> 8) & 0xff;
+	r->ascq = t->sense.ascq & 0xff;
+	r->sksv = t->sense.sense_specific;
+	r->field = t->sense.field_pointer;
+	if (t->status == SCSI_STATUS_GOOD && t->datain.size > 0) {
+		r->data_len = MIN(t->datain.size, (int)sizeof(r->data));
+		memcpy(r->data, t->datain.data, r->data_len);
+	}
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
+static bool
+sense_is(const struct res *r, int key, int asc, int ascq)
+{
+	return r->status == SCSI_STATUS_CHECK_CONDITION && r->key == key &&
+	    r->asc == asc && r->ascq == ascq;
+}
+
+static const char *
+rs(const struct res *r)
+{
+	static char b[64];
+
+	snprintf(b, sizeof(b), "status %d %x/%02x/%02x%s%d", r->status,
+	    r->key, r->asc, r->ascq, r->sksv ? " field " : " -", r->field);
+	return b;
+}
+
+/* --- commands --- */
+
+static void
+cdb_out(uint8_t *c, uint8_t sa, uint32_t list_id, uint32_t len)
+{
+	memset(c, 0, 16);
+	c[0] = 0x83;
+	c[1] = sa;
+	put32(c + 6, list_id);
+	put32(c + 10, len);
+}
+
+static int
+pt(struct iscsi_context *ctx, int lun, uint32_t list_id, bool immed,
+    uint32_t timeout, bool rtv, uint32_t rod_type, const struct range *r,
+    unsigned int n, struct res *res)
+{
+	uint8_t p[16 + 16 * 128], c[16];
+	size_t len = 16 + 16 * (size_t)n;
+	unsigned int i;
+
+	memset(p, 0, sizeof(p));
+	put16(p, (uint32_t)(len - 2));
+	p[2] = (uint8_t)((rtv ? 0x02 : 0) | (immed ? 0x01 : 0));
+	put32(p + 4, timeout);
+	put32(p + 8, rod_type);
+	put16(p + 14, 16 * n);
+	for (i = 0; i < n; i++) {
+		put64(p + 16 + 16 * i, r[i].lba);
+		put32(p + 16 + 16 * i + 8, r[i].n);
+	}
+	cdb_out(c, 0x10, list_id, (uint32_t)len);
+	return cmd(ctx, lun, c, p, (uint32_t)len, 0, res);
+}
+
+static int
+wut(struct iscsi_context *ctx, int lun, uint32_t list_id, bool immed,
+    bool del, uint64_t offset, const uint8_t *tok, const struct range *r,
+    unsigned int n, struct res *res)
+{
+	static uint8_t p[536 + 16 * 128];
+	size_t len = 536 + 16 * (size_t)n;
+	uint8_t c[16];
+	unsigned int i;
+
+	memset(p, 0, sizeof(p));
+	put16(p, (uint32_t)(len - 2));
+	p[2] = (uint8_t)((del ? 0x02 : 0) | (immed ? 0x01 : 0));
+	put64(p + 8, offset);
+	memcpy(p + 16, tok, 512);
+	put16(p + 534, 16 * n);
+	for (i = 0; i < n; i++) {
+		put64(p + 536 + 16 * i, r[i].lba);
+		put32(p + 536 + 16 * i + 8, r[i].n);
+	}
+	cdb_out(c, 0x11, list_id, (uint32_t)len);
+	return cmd(ctx, lun, c, p, (uint32_t)len, 0, res);
+}
+
+/* RRTI: returns the COPY OPERATION STATUS (-1 on failure), the count and
+ * units, the token when one came back. */
+struct rrti {
+	int	 cos;
+	int	 sa;
+	int	 units;
+	uint64_t count;
+	bool	 has_token;
+	uint8_t	 token[512];
+	uint8_t	 sense_key, asc, ascq;
+};
+
+static int
+rrti(struct iscsi_context *ctx, int lun, uint32_t list_id, struct rrti *o,
+    struct res *res)
+{
+	uint8_t c[16];
+	unsigned int x;
+
+	memset(o, 0, sizeof(*o));
+	memset(c, 0, sizeof(c));
+	c[0] = 0x84;
+	c[1] = 0x07;
+	put32(c + 2, list_id);
+	put32(c + 10, 4096);
+	if (cmd(ctx, lun, c, NULL, 0, 4096, res) != 0 ||
+	    res->status != SCSI_STATUS_GOOD || res->data_len < 32) {
+		o->cos = -1;
+		return -1;
+	}
+	o->sa = res->data[4] & 0x1f;
+	o->cos = res->data[5] & 0x7f;
+	o->units = res->data[15];
+	o->count = be64(res->data + 16);
+	x = res->data[13];
+	if (res->data[14] >= 14) {
+		const uint8_t *s = res->data + 32;
+
+		if ((s[0] & 0x7f) >= 0x72) {
+			o->sense_key = s[1] & 0x0f;
+			o->asc = s[2];
+			o->ascq = s[3];
+		} else {
+			o->sense_key = s[2] & 0x0f;
+			o->asc = s[12];
+			o->ascq = s[13];
+		}
+	}
+	if ((size_t)res->data_len >= 32 + x + 4 &&
+	    be32(res->data + 32 + x) == 514 &&
+	    (size_t)res->data_len >= 32 + x + 6 + 512) {
+		o->has_token = true;
+		memcpy(o->token, res->data + 32 + x + 6, 512);
+	}
+	return 0;
+}
+
+/* PT and RRTI in one: the token or false. */
+static bool
+make_token(struct iscsi_context *ctx, int lun, const struct range *r,
+    unsigned int n, uint32_t timeout, uint8_t *tok)
+{
+	struct res res;
+	struct rrti ri;
+	uint32_t id = next_id++;
+
+	pt(ctx, lun, id, false, timeout, false, 0, r, n, &res);
+	if (res.status != SCSI_STATUS_GOOD) {
+		itest_check(false, "PT LUN %d: %s", lun, rs(&res));
+		return false;
+	}
+	rrti(ctx, lun, id, &ri, &res);
+	if (ri.cos != 1 || !ri.has_token) {
+		itest_check(false, "RRTI after PT: cos %d token %d", ri.cos,
+		    ri.has_token);
+		return false;
+	}
+	memcpy(tok, ri.token, 512);
+	return true;
+}
+
+/* --- data helpers --- */
+
+static uint64_t
+fnv(const uint8_t *b, size_t n, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Checksum of the concatenation of ranges of a LU (block size bs). */
+static uint64_t
+sum_ranges(struct iscsi_context *ctx, int lun, const struct range *r,
+    unsigned int n, uint32_t bs, uint64_t skip_bytes, uint64_t max_bytes)
+{
+	uint64_t h = 0xcbf29ce484222325ull, left = max_bytes;
+	unsigned int i;
+	uint8_t *b = malloc(1 << 20);
+	uint32_t chunk, nb;
+	uint64_t lba, end;
+
+	for (i = 0; i < n && left > 0; i++) {
+		lba = r[i].lba;
+		end = r[i].lba + r[i].n;
+		if (skip_bytes >= (uint64_t)r[i].n * bs) {
+			skip_bytes -= (uint64_t)r[i].n * bs;
+			continue;
+		}
+		lba += skip_bytes / bs;
+		skip_bytes = 0;
+		while (lba < end && left > 0) {
+			nb = (uint32_t)MIN(end - lba, (1u << 20) / bs);
+			chunk = (uint32_t)MIN((uint64_t)nb * bs, left);
+			nb = chunk / bs;
+			if (itest_read(ctx, lun, lba, b, nb * bs, bs) != 0) {
+				itest_check(false, "read LUN %d LBA %llu",
+				    lun, (unsigned long long)lba);
+				free(b);
+				return 0;
+			}
+			h = fnv(b, nb * bs, h);
+			lba += nb;
+			left -= (uint64_t)nb * bs;
+		}
+	}
+	free(b);
+	return h;
+}
+
+static void
+fill(struct iscsi_context *ctx, int lun, uint64_t lba, uint32_t n,
+    uint32_t bs, uint64_t seed)
+{
+	uint8_t *b = malloc(1 << 20);
+	uint32_t k;
+
+	while (n > 0) {
+		k = MIN(n, (1u << 20) / bs);
+		itest_fill(b, (size_t)k * bs, seed + lba);
+		if (itest_write(ctx, lun, lba, b, k * bs, bs) != 0)
+			itest_check(false, "write LUN %d", lun);
+		lba += k;
+		n -= k;
+	}
+	free(b);
+}
+
+static bool
+all_zero(struct iscsi_context *ctx, int lun, uint64_t lba, uint32_t n)
+{
+	uint8_t *b = malloc(1 << 20);
+	uint32_t k, i;
+	bool z = true;
+
+	while (n > 0 && z) {
+		k = MIN(n, (1u << 20) / BS);
+		if (itest_read(ctx, lun, lba, b, k * BS, BS) != 0)
+			z = false;
+		for (i = 0; z && i < k * BS; i++)
+			z = b[i] == 0;
+		lba += k;
+		n -= k;
+	}
+	free(b);
+	return z;
+}
+
+static struct iscsi_context *
+login(const char *init)
+{
+	struct itest_login l = { .initiator = init, .target = ODX_T,
+	    .immediate_data = -1, .initial_r2t = -1 };
+	const char *err = NULL;
+	struct iscsi_context *c = itest_connect(&l, &err);
+	int i;
+
+	if (c == NULL) {
+		itest_check(false, "login %s: %s", init, err ? err : "?");
+		exit(itest_end());
+	}
+	for (i = 0; i < 8; i++)
+		itest_clear_ua(c, i);
+	return c;
+}
+
+/* --- tests --- */
+
+static void
+t_vpd(struct iscsi_context *a)
+{
+	struct scsi_task *t = iscsi_inquiry_sync(a, L_SRC, 1, 0x8f, 4096);
+	const uint8_t *d;
+	size_t n, off;
+	bool lim = false, types = false, feat = false;
+
+	if (t == NULL || t->status != SCSI_STATUS_GOOD) {
+		itest_check(false, "VPD 8Fh");
+		if (t != NULL)
+			scsi_free_scsi_task(t);
+		return;
+	}
+	d = t->datain.data;
+	n = MIN((size_t)t->datain.size, 4 + (size_t)be16(d + 2));
+	for (off = 4; off + 4 <= n; off += 4 + be16(d + off + 2)) {
+		uint16_t ty = be16(d + off);
+
+		if (ty == 0x0000) {
+			lim = be16(d + off + 2) == 0x20 &&
+			    be16(d + off + 10) == 64 &&
+			    be64(d + off + 20) == (1ull << 30) / BS;
+		} else if (ty == 0x0106) {
+			feat = true;
+		} else if (ty == 0x0108) {
+			types = be32(d + off + 8 + 64) == ROD_PIT_VULN &&
+			    (d[off + 8 + 64 + 4] & 0x03) == 0x03;
+		}
+	}
+	itest_check(lim && feat && types && off == n,
+	    "VPD 8Fh: 0000h limits, 0106h, 0108h (change vulnerable in/out)");
+	scsi_free_scsi_task(t);
+}
+
+static void
+t_copies(struct iscsi_context *a)
+{
+	struct range s[2] = { { 100, 300 }, { 5000, 212 } };
+	struct range d[3] = { { 200, 100 }, { 9000, 256 }, { 20000, 156 } };
+	struct range d2[1] = { { 40000, 512 } };
+	uint8_t tok[512];
+	struct res r;
+	struct rrti ri;
+	uint64_t hs;
+	uint32_t id;
+
+	fill(a, L_SRC, 0, 65536, BS, 11);
+	hs = sum_ranges(a, L_SRC, s, 2, BS, 0, UINT64_MAX);
+	/* PT -> RRTI */
+	id = next_id++;
+	pt(a, L_SRC, id, false, 0, false, 0, s, 2, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD, "PT 2 ranges: %s", rs(&r));
+	rrti(a, L_SRC, id, &ri, &r);
+	itest_check(ri.cos == 1 && ri.sa == 0x10 && ri.units == 0xf1 &&
+	    ri.count == 512 && ri.has_token, "RRTI of PT: cos %d sa %x "
+	    "units %x count %llu token %d", ri.cos, ri.sa, ri.units,
+	    (unsigned long long)ri.count, ri.has_token);
+	memcpy(tok, ri.token, 512);
+	itest_check(be16(tok + 6) == 0x1f8 && be64(tok + 48 + 8) ==
+	    512 * BS && tok[16] == 0xe4, "token: length 01F8h, %u bytes "
+	    "represented, creator E4h", 512 * BS);
+	/* WUT across LUs, 3 destination ranges */
+	id = next_id++;
+	wut(a, L_DST, id, false, false, 0, tok, d, 3, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD, "WUT 2 -> 3 ranges: %s",
+	    rs(&r));
+	rrti(a, L_DST, id, &ri, &r);
+	itest_check(ri.cos == 1 && ri.sa == 0x11 && ri.units == 0xf1 &&
+	    ri.count == 512 && !ri.has_token, "RRTI of WUT: cos %d count "
+	    "%llu, no token", ri.cos, (unsigned long long)ri.count);
+	itest_check(sum_ranges(a, L_DST, d, 3, BS, 0, UINT64_MAX) == hs,
+	    "destination ranges hold the ROD (checksum)");
+	/* within one LU */
+	wut(a, L_SRC, next_id++, false, false, 0, tok, d2, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD &&
+	    sum_ranges(a, L_SRC, d2, 1, BS, 0, UINT64_MAX) == hs,
+	    "WUT within the source LU: %s", rs(&r));
+	/* offset into ROD: 150 blocks in */
+	wut(a, L_DST, next_id++, false, false, 150, tok, d2, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD &&
+	    sum_ranges(a, L_DST, d2, 1, BS, 0, 362 * BS) ==
+	    sum_ranges(a, L_SRC, s, 2, BS, 150 * BS, 362 * BS),
+	    "OFFSET INTO ROD 150: destination = ROD from block 150: %s",
+	    rs(&r));
+	/* ROD ends before the destination ranges: partial (03h) */
+	id = next_id++;
+	wut(a, L_DST, id, false, false, 150, tok, d2, 1, &r);
+	rrti(a, L_DST, id, &ri, &r);
+	itest_check(ri.cos == 3 && ri.count == 362, "destination longer "
+	    "than the ROD: status 03h, count %llu (362)",
+	    (unsigned long long)ri.count);
+	/* offset at the end of the ROD */
+	wut(a, L_DST, next_id++, false, false, 512, tok, d2, 1, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x00) && r.sksv && r.field == 8,
+	    "OFFSET INTO ROD past the ROD: 26/00 field 8: %s", rs(&r));
+	/* across backstores: mem -> file and file -> mem */
+	fill(a, L_MEM, 0, 4096, BS, 33);
+	{
+		struct range m[1] = { { 1000, 2000 } }, f[1] = { { 30000,
+		    2000 } };
+
+		if (make_token(a, L_MEM, m, 1, 0, tok)) {
+			wut(a, L_DST, next_id++, false, false, 0, tok, f, 1,
+			    &r);
+			itest_check(r.status == SCSI_STATUS_GOOD &&
+			    sum_ranges(a, L_DST, f, 1, BS, 0, UINT64_MAX) ==
+			    sum_ranges(a, L_MEM, m, 1, BS, 0, UINT64_MAX),
+			    "mem -> fileio: %s", rs(&r));
+		}
+		if (make_token(a, L_SRC, f, 1, 0, tok)) {
+			wut(a, L_MEM, next_id++, false, false, 0, tok, m, 1,
+			    &r);
+			itest_check(r.status == SCSI_STATUS_GOOD &&
+			    sum_ranges(a, L_MEM, m, 1, BS, 0, UINT64_MAX) ==
+			    sum_ranges(a, L_SRC, f, 1, BS, 0, UINT64_MAX),
+			    "fileio -> mem: %s", rs(&r));
+		}
+	}
+	/* 512-byte blocks -> 4096-byte blocks */
+	{
+		struct range f[1] = { { 8, 64 } }, k[1] = { { 100, 8 } };
+
+		if (make_token(a, L_SRC, f, 1, 0, tok)) {
+			wut(a, L_4K, next_id++, false, false, 0, tok, k, 1,
+			    &r);
+			itest_check(r.status == SCSI_STATUS_GOOD &&
+			    sum_ranges(a, L_4K, k, 1, 4096, 0, UINT64_MAX) ==
+			    sum_ranges(a, L_SRC, f, 1, BS, 0, UINT64_MAX),
+			    "512 -> 4096 byte blocks: %s", rs(&r));
+		}
+	}
+}
+
+static void
+t_sessions(struct iscsi_context *a)
+{
+	struct range s[1] = { { 2048, 1024 } }, d[1] = { { 4096, 1024 } },
+	    d2[1] = { { 8192, 1024 } };
+	struct iscsi_context *a2, *b;
+	uint8_t tok[512];
+	struct res r;
+
+	if (!make_token(a, L_SRC, s, 1, 0, tok))
+		return;
+	a2 = login(ITEST_INIT_A);
+	wut(a, L_DST, next_id++, false, false, 0, tok, d, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD, "WUT, session 1: %s",
+	    rs(&r));
+	wut(a2, L_DST, next_id++, false, false, 0, tok, d2, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD &&
+	    sum_ranges(a2, L_DST, d2, 1, BS, 0, UINT64_MAX) ==
+	    sum_ranges(a2, L_SRC, s, 1, BS, 0, UINT64_MAX),
+	    "the same token from a second session: %s", rs(&r));
+	/* init-b does not map the source LU: revoked for it */
+	b = login(ITEST_INIT_B);
+	wut(b, 0, next_id++, false, false, 0, tok, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x23, 0x06), "session without the "
+	    "source LU in its map: TOKEN REVOKED 23/06: %s", rs(&r));
+	itest_close(b);
+	/* DEL_TKN: works once, then TOKEN DELETED */
+	wut(a2, L_DST, next_id++, false, true, 0, tok, d, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD, "WUT with DEL_TKN: %s",
+	    rs(&r));
+	wut(a, L_DST, next_id++, false, false, 0, tok, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x23, 0x09), "after DEL_TKN: TOKEN "
+	    "DELETED 23/09: %s", rs(&r));
+	itest_close(a2);
+}
+
+static void
+t_immed_abort(struct iscsi_context *a)
+{
+	struct range s[1] = { { 0, 65536 } }, d[1] = { { 0, 65536 } };
+	struct range bs[2] = { { 0, 1048576 }, { 1048576, 1048576 } };
+	struct range bd[1] = { { 2097152, 2097152 } };
+	uint8_t tok[512];
+	struct res r;
+	struct rrti ri;
+	uint32_t id;
+	int polls = 0, i;
+
+	/* IMMED: GOOD at once, RRTI polled until done */
+	if (!make_token(a, L_SRC, s, 1, 0, tok))
+		return;
+	id = next_id++;
+	wut(a, L_DST, id, true, false, 0, tok, d, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD, "WUT IMMED: %s", rs(&r));
+	for (i = 0; i < 3000; i++) {
+		rrti(a, L_DST, id, &ri, &r);
+		if (ri.cos != 0x12 && ri.cos != 0x11)
+			break;
+		polls++;
+		usleep(10000);
+	}
+	itest_check(ri.cos == 1 && ri.count == 65536, "RRTI polled %d times "
+	    "until done: cos %d count %llu", polls, ri.cos,
+	    (unsigned long long)ri.count);
+	itest_check(sum_ranges(a, L_DST, d, 1, BS, 0, UINT64_MAX) ==
+	    sum_ranges(a, L_SRC, s, 1, BS, 0, UINT64_MAX),
+	    "IMMED copy data (32 MiB)");
+	/* a list ID in use: 00/16 */
+	fill(a, L_BIG, 0, 2048, BS, 44);
+	if (!make_token(a, L_BIG, bs, 2, 0, tok))
+		return;
+	id = next_id++;
+	wut(a, L_DST, id, true, false, 0, tok, d, 1, &r);
+	wut(a, L_DST, id, false, false, 0, tok, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x00, 0x16) ||
+	    r.status == SCSI_STATUS_GOOD, "same list ID while active: "
+	    "OPERATION IN PROGRESS 00/16 (or already done): %s", rs(&r));
+	for (i = 0; i < 3000; i++) {
+		rrti(a, L_DST, id, &ri, &r);
+		if (ri.cos != 0x12 && ri.cos != 0x11)
+			break;
+		usleep(10000);
+	}
+	/* abort of a 1 GiB WUT in flight: 60h */
+	id = next_id++;
+	wut(a, L_BIG, id, true, false, 0, tok, bd, 1, &r);
+	{
+		uint8_t c[16];
+
+		memset(c, 0, sizeof(c));
+		c[0] = 0x83;
+		c[1] = 0x1c;
+		put32(c + 2, id);
+		usleep(20000);
+		cmd(a, L_BIG, c, NULL, 0, 0, &r);
+	}
+	itest_check(r.status == SCSI_STATUS_GOOD || sense_is(&r, 5, 0x24, 0),
+	    "COPY OPERATION ABORT of the running WUT: %s", rs(&r));
+	for (i = 0; i < 3000; i++) {
+		rrti(a, L_BIG, id, &ri, &r);
+		if (ri.cos != 0x12 && ri.cos != 0x11)
+			break;
+		usleep(10000);
+	}
+	itest_check(ri.cos == 0x60 && ri.count < 2097152, "aborted WUT: "
+	    "status 60h after %llu of 2097152 blocks",
+	    (unsigned long long)ri.count);
+}
+
+static void
+t_zero(struct iscsi_context *a)
+{
+	struct range d[2] = { { 1000, 3000 }, { 100000, 20000 } };
+	uint8_t tok[512];
+	struct res r;
+	struct rrti ri;
+	uint32_t id = next_id++;
+
+	fill(a, L_ZER, 0, 131072, BS, 55);
+	memset(tok, 0, sizeof(tok));
+	put32(tok, ROD_ZERO);
+	put16(tok + 6, 0x1f8);
+	wut(a, L_ZER, id, false, false, 0, tok, d, 2, &r);
+	rrti(a, L_ZER, id, &ri, &r);
+	itest_check(ri.cos == 1 && ri.count == 23000, "zero ROD token WUT: "
+	    "cos %d count %llu", ri.cos, (unsigned long long)ri.count);
+	itest_check(all_zero(a, L_ZER, 1000, 3000) &&
+	    all_zero(a, L_ZER, 100000, 20000) &&
+	    !all_zero(a, L_ZER, 4000, 8), "zeroed exactly the ranges");
+	/* on the mem LU too (write zeroes, no punch) */
+	d[0].lba = 10;
+	d[0].n = 100;
+	wut(a, L_MEM, next_id++, false, false, 0, tok, d, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD &&
+	    all_zero(a, L_MEM, 10, 100), "zero token on mem: %s", rs(&r));
+}
+
+/* Every single-byte change of a valid token is refused. */
+static void
+t_tamper(struct iscsi_context *a)
+{
+	struct range s[1] = { { 0, 8 } }, d[1] = { { 50000, 8 } };
+	uint8_t tok[512], bad[512];
+	struct res r;
+	unsigned int i, ok = 0, wrong = 0, expect;
+
+	if (!make_token(a, L_SRC, s, 1, 300, tok))
+		return;
+	for (i = 0; i < 512; i++) {
+		memcpy(bad, tok, sizeof(bad));
+		bad[i] ^= 0xff;
+		wut(a, L_DST, next_id++, false, false, 0, bad, d, 1, &r);
+		if (i < 4)
+			expect = 0x01;		/* not a type we issue */
+		else if (i == 6 || i == 7)
+			expect = 0x0a;		/* token length */
+		else
+			expect = 0x05;		/* MAC: corrupt */
+		if (sense_is(&r, 5, 0x23, (int)expect))
+			ok++;
+		else if (wrong++ < 5)
+			itest_note("byte %u: %s (want 23/%02x)", i, rs(&r),
+			    expect);
+	}
+	itest_check(ok == 512, "512 tampered tokens rejected with the exact "
+	    "sense (%u ok)", ok);
+	wut(a, L_DST, next_id++, false, false, 0, tok, d, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD, "the untouched token still "
+	    "works: %s", rs(&r));
+}
+
+static void
+t_errors(struct iscsi_context *a)
+{
+	struct range s[1] = { { 0, 64 } }, d[1] = { { 60000, 64 } };
+	struct range many[65], ov[2] = { { 0, 10 }, { 5, 10 } };
+	struct range past[1] = { { 131072 - 10, 20 } };
+	uint8_t tok[512], c[16], p[64];
+	struct res r;
+	struct rrti ri;
+	unsigned int i;
+	uint32_t id;
+
+	for (i = 0; i < 65; i++) {
+		many[i].lba = 100 * i;
+		many[i].n = 1;
+	}
+	pt(a, L_SRC, next_id++, false, 0, false, 0, many, 65, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x08), "PT 65 ranges: 26/08: %s",
+	    rs(&r));
+	pt(a, L_SRC, next_id++, false, 0, false, 0, past, 1, &r);
+	itest_check(sense_is(&r, 5, 0x21, 0x00), "PT past the end: 21/00: "
+	    "%s", rs(&r));
+	pt(a, L_SRC, next_id++, false, 0, false, 0, ov, 2, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x00) && r.field == 32,
+	    "PT overlapping ranges: 26/00 field 32: %s", rs(&r));
+	pt(a, L_SRC, next_id++, false, 301, false, 0, s, 1, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x00) && r.field == 4,
+	    "PT inactivity timeout 301: 26/00 field 4: %s", rs(&r));
+	pt(a, L_SRC, next_id++, false, 0, true, 0x00010000, s, 1, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x00) && r.field == 8,
+	    "PT RTV access-upon-reference: 26/00 field 8: %s", rs(&r));
+	pt(a, L_SRC, next_id++, false, 0, true, ROD_PIT_VULN, s, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD, "PT RTV change "
+	    "vulnerable: %s", rs(&r));
+	/* short list */
+	memset(p, 0, sizeof(p));
+	cdb_out(c, 0x10, next_id++, 10);
+	cmd(a, L_SRC, c, p, 10, 0, &r);
+	itest_check(sense_is(&r, 5, 0x1a, 0x00), "PT 10-byte list: 1A/00: "
+	    "%s", rs(&r));
+	/* RRTI of an unknown list ID */
+	rrti(a, L_SRC, 0xdead0001, &ri, &r);
+	memset(c, 0, sizeof(c));
+	c[0] = 0x84;
+	c[1] = 0x07;
+	put32(c + 2, 0xdead0001);
+	put32(c + 10, 1024);
+	cmd(a, L_SRC, c, NULL, 0, 1024, &r);
+	itest_check(sense_is(&r, 5, 0x24, 0x00) && r.field == 2,
+	    "RRTI unknown list ID: 24/00 field 2: %s", rs(&r));
+	/* WUT checks */
+	if (!make_token(a, L_SRC, s, 1, 0, tok))
+		return;
+	wut(a, L_DST, next_id++, false, false, 0, tok, many, 65, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x08), "WUT 65 ranges: 26/08: %s",
+	    rs(&r));
+	wut(a, L_DST, next_id++, false, false, 0, tok, past, 1, &r);
+	itest_check(sense_is(&r, 5, 0x21, 0x00), "WUT past the end: 21/00: "
+	    "%s", rs(&r));
+	wut(a, L_DST, next_id++, false, false, 0, tok, ov, 2, &r);
+	itest_check(sense_is(&r, 5, 0x26, 0x00), "WUT overlapping: 26/00: "
+	    "%s", rs(&r));
+	/* expired: 1 s inactivity timeout */
+	if (make_token(a, L_SRC, s, 1, 1, tok)) {
+		sleep(3);
+		wut(a, L_DST, next_id++, false, false, 0, tok, d, 1, &r);
+		itest_check(sense_is(&r, 5, 0x23, 0x07), "after the "
+		    "inactivity timeout: TOKEN EXPIRED 23/07: %s", rs(&r));
+	}
+	/* cancelled: COPY OPERATION ABORT of the completed PT */
+	id = next_id++;
+	pt(a, L_SRC, id, false, 0, false, 0, s, 1, &r);
+	rrti(a, L_SRC, id, &ri, &r);
+	memset(c, 0, sizeof(c));
+	c[0] = 0x83;
+	c[1] = 0x1c;
+	put32(c + 2, id);
+	cmd(a, L_SRC, c, NULL, 0, 0, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD, "COPY OPERATION ABORT of "
+	    "a completed PT: %s", rs(&r));
+	wut(a, L_DST, next_id++, false, false, 0, ri.token, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x23, 0x08), "cancelled token: 23/08: "
+	    "%s", rs(&r));
+	/* REPORT ALL ROD TOKENS lists a live token's first 96 bytes */
+	if (make_token(a, L_SRC, s, 1, 0, tok)) {
+		bool found = false;
+		int off;
+
+		memset(c, 0, sizeof(c));
+		c[0] = 0x84;
+		c[1] = 0x08;
+		put32(c + 10, 8192);
+		cmd(a, L_SRC, c, NULL, 0, 8192, &r);
+		for (off = 8; off + 96 <= r.data_len; off += 96)
+			found |= memcmp(r.data + off, tok, 96) == 0;
+		itest_check(r.status == SCSI_STATUS_GOOD && found,
+		    "REPORT ALL ROD TOKENS lists the token (%d bytes)",
+		    r.data_len);
+	}
+}
+
+/* Point in time: write the source after PT, then WUT. */
+static void
+t_pit(struct iscsi_context *a, int src, int dst, const char *what)
+{
+	struct range s[1] = { { 4096, 2048 } }, d[1] = { { 16384, 2048 } };
+	uint8_t tok[512];
+	struct res r;
+	uint64_t before;
+
+	fill(a, src, 4096, 2048, BS, 66);
+	before = sum_ranges(a, src, s, 1, BS, 0, UINT64_MAX);
+	if (!make_token(a, src, s, 1, 0, tok))
+		return;
+	fill(a, src, 5000, 8, BS, 77);		/* inside the source */
+	wut(a, dst, next_id++, false, false, 0, tok, d, 1, &r);
+	if (be32(tok) == ROD_PIT_DEFAULT)
+		itest_check(r.status == SCSI_STATUS_GOOD &&
+		    sum_ranges(a, dst, d, 1, BS, 0, UINT64_MAX) == before,
+		    "%s: snapshot token, destination holds the data of PT "
+		    "time: %s", what, rs(&r));
+	else
+		itest_check(be32(tok) == ROD_PIT_VULN &&
+		    sense_is(&r, 5, 0x23, 0x06), "%s: change vulnerable "
+		    "token revoked by the write: 23/06: %s", what, rs(&r));
+	/* a write outside the ranges does not matter */
+	if (make_token(a, src, s, 1, 0, tok)) {
+		fill(a, src, 100, 8, BS, 88);
+		wut(a, dst, next_id++, false, false, 0, tok, d, 1, &r);
+		itest_check(r.status == SCSI_STATUS_GOOD, "%s: a write "
+		    "elsewhere leaves the token valid: %s", what, rs(&r));
+	}
+}
+
+static int
+do_save(const char *file)
+{
+	struct iscsi_context *a = login(ITEST_INIT_A);
+	struct range s[1] = { { 0, 16 } };
+	uint8_t tok[512];
+	FILE *f;
+
+	itest_begin("odx-save", 60);
+	if (make_token(a, L_SRC, s, 1, 300, tok)) {
+		f = fopen(file, "wb");
+		itest_check(f != NULL && fwrite(tok, 1, 512, f) == 512,
+		    "token saved");
+		if (f != NULL)
+			fclose(f);
+	}
+	itest_close(a);
+	return itest_end();
+}
+
+static int
+do_restart(const char *file)
+{
+	struct iscsi_context *a;
+	struct range d[1] = { { 0, 16 } };
+	uint8_t tok[512];
+	struct res r;
+	FILE *f;
+
+	itest_begin("odx-restart", 60);
+	f = fopen(file, "rb");
+	if (f == NULL || fread(tok, 1, 512, f) != 512) {
+		itest_check(false, "read saved token");
+		return itest_end();
+	}
+	fclose(f);
+	a = login(ITEST_INIT_A);
+	wut(a, L_DST, 1, false, false, 0, tok, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x23, 0x04), "token of the previous "
+	    "daemon run: TOKEN UNKNOWN 23/04: %s", rs(&r));
+	itest_close(a);
+	return itest_end();
+}
+
+static int
+do_flood(void)
+{
+	struct iscsi_context *a;
+	struct range s[1] = { { 0, 1 } };
+	struct res r;
+	unsigned int i, good = 0;
+
+	itest_begin("odx-flood", 120);
+	a = login(ITEST_INIT_A);
+	for (i = 0; i < 1100; i++) {
+		pt(a, L_SRC, 0x70000000 + i, false, 300, false, 0, s, 1, &r);
+		if (r.status != SCSI_STATUS_GOOD)
+			break;
+		good++;
+	}
+	itest_check(good >= 1 && good <= 1024 &&
+	    sense_is(&r, 5, 0x55, 0x0d), "after %u tokens: INSUFFICIENT "
+	    "RESOURCES TO CREATE ROD TOKEN 55/0D: %s", good, rs(&r));
+	itest_close(a);
+	return itest_end();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct iscsi_context *a;
+
+	if (argc == 3 && strcmp(argv[1], "save") == 0)
+		return do_save(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "restart") == 0)
+		return do_restart(argv[2]);
+	if (argc == 2 && strcmp(argv[1], "flood") == 0)
+		return do_flood();
+	itest_begin("odx", 600);
+	a = login(ITEST_INIT_A);
+	t_vpd(a);
+	t_copies(a);
+	t_sessions(a);
+	t_zero(a);
+	t_tamper(a);
+	t_errors(a);
+	t_pit(a, L_SRC, L_DST, "ext4/state dir");
+	t_pit(a, L_XSRC, L_XDST, "reflink dir");
+	t_immed_abort(a);
+	itest_close(a);
+	return itest_end();
+}
