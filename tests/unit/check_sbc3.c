@@ -49,6 +49,7 @@ t_storage(const char *plugin, const char *dev)
 	cs.size = (uint64_t)T_BLOCKS * T_BS;
 	cs.block_size = T_BS;
 	cs.write_back = true;
+	cs.thin = true;		/* UNMAP and BLOCK ERASE exist on thin LUs */
 	return cs;
 }
 
