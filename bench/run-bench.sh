@@ -6,11 +6,19 @@
 # bench/iscsi-load against each:
 #   4 KiB random read and write at QD32, 1 MiB sequential read and write
 #   at QD8.
-# Prints each figure and the ratio tpcd/tgt.
+# Both daemons run side by side and each workload is run on tpcd, then
+# on tgt, BENCH_ROUNDS times, so drift in machine load hits both alike.
+# Prints each figure, then the median per target and workload and the
+# ratio tpcd/tgt.
+#
+# Cache mode, like with like: tpcd's fileio with write_back (WCE=1, the
+# file opened without O_DSYNC, writes land in the page cache) against
+# tgt's rdwr backing store, which also writes through the page cache.
 #
 # Environment: TPCD (daemon), ISCSI_LOAD (client), BENCH_FILE
 # (/var/tmp/tpcd-bench.img), BENCH_SECONDS (10), BENCH_SESSIONS (1),
-# BENCH_TGT_PORT (3262), BENCH_SKIP_TGT=1 to measure tpcd only.
+# BENCH_ROUNDS (3), BENCH_TGT_PORT (3262), BENCH_SKIP_TGT=1 to measure
+# tpcd only, BENCH_WORKLOADS (names to run, default all).
 # tgtd needs root; without it only tpcd is measured.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +31,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${BENCH_SESSIONS:=1}"
 : "${BENCH_TGT_PORT:=3262}"
 : "${BENCH_SKIP_TGT:=}"
+: "${BENCH_ROUNDS:=3}"
+: "${BENCH_WORKLOADS:=randread-4k randwrite-4k seqread-1m seqwrite-1m}"
 TGT_IQN=iqn.2026-11.org.tpcd:bench-tgt
 TPCD_IQN=iqn.2026-11.org.tpcd:bench
 TGT_CTL=77		# tgtd control port: private to this run
@@ -42,8 +52,16 @@ fi
 cleanup()
 {
 	if [ -n "$tgt_pid" ]; then
+		# tgtd stays up while it has targets: remove them first.
+		tgtadm -C $TGT_CTL --op delete --mode target --tid 1 --force \
+		    >/dev/null 2>&1
 		tgtadm -C $TGT_CTL --op delete --mode system >/dev/null 2>&1
-		kill "$tgt_pid" 2>/dev/null
+		n=0
+		while kill -0 "$tgt_pid" 2>/dev/null && [ $n -lt 30 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -9 "$tgt_pid" 2>/dev/null
 		wait "$tgt_pid" 2>/dev/null
 	fi
 	tpcd_finish
@@ -56,16 +74,14 @@ randwrite-4k:-r -w -b 4k -q 32
 seqread-1m:-S -b 1M -q 8
 seqwrite-1m:-S -w -b 1M -q 8"
 
-run_all()	# label portal iqn lun
+run_one()	# label portal iqn lun name args
 {
-	echo "$WORKLOADS" | while IFS=: read -r name args; do
-		# shellcheck disable=SC2086
-		out=$("$ISCSI_LOAD" -p "$2" -t "$3" -l "$4" -s "$BENCH_SESSIONS" \
-		    -d "$BENCH_SECONDS" $args 2>&1)
-		echo "$out" | grep -v '^RESULT' | sed "s/^/  $1: /"
-		r=$(echo "$out" | sed -n 's/^RESULT iops=\([0-9.]*\) mibs=\([0-9.]*\).*/\1 \2/p')
-		echo "$1 $name ${r:-0 0}" >> "$results"
-	done
+	# shellcheck disable=SC2086
+	out=$("$ISCSI_LOAD" -p "$2" -t "$3" -l "$4" -s "$BENCH_SESSIONS" \
+	    -d "$BENCH_SECONDS" $6 2>&1)
+	echo "$out" | grep -v '^RESULT' | sed "s/^/  $1 $5: /"
+	r=$(echo "$out" | sed -n 's/^RESULT iops=\([0-9.]*\) mibs=\([0-9.]*\).*/\1 \2/p')
+	echo "$1 $5 ${r:-0 0}" >> "$results"
 }
 
 results=$(mktemp "${TMPDIR:-/tmp}/bench.XXXXXX")
@@ -87,10 +103,9 @@ cat > "$conf" <<JSON
 JSON
 echo "== tpcd ($TPCD)"
 tpcd_start "$conf" >/dev/null
-run_all tpcd "$TPCD_PORTAL" "$TPCD_IQN" 0
-tpcd_stop >/dev/null
 rm -f "$conf"
 
+have_tgt=
 if [ -z "$BENCH_SKIP_TGT" ] && command -v tgtd >/dev/null 2>&1 &&
     [ "$(id -u)" -eq 0 ]; then
 	echo "== tgt (tgtd on 127.0.0.1:$BENCH_TGT_PORT, rdwr)"
@@ -104,28 +119,55 @@ if [ -z "$BENCH_SKIP_TGT" ] && command -v tgtd >/dev/null 2>&1 &&
 	    --bstype rdwr &&
 	$T --op bind --mode target --tid 1 -I ALL ||
 	    { echo "tgt setup failed"; exit 1; }
-	run_all tgt "127.0.0.1:$BENCH_TGT_PORT" $TGT_IQN 1
+	have_tgt=1
 else
 	echo "== tgt skipped (needs root and tgtd; BENCH_SKIP_TGT=$BENCH_SKIP_TGT)"
 fi
 
+round=1
+while [ $round -le "$BENCH_ROUNDS" ]; do
+	echo "== round $round of $BENCH_ROUNDS"
+	echo "$WORKLOADS" | while IFS=: read -r name args; do
+		case " $BENCH_WORKLOADS " in *" $name "*) ;; *) continue ;; esac
+		run_one tpcd "$TPCD_PORTAL" "$TPCD_IQN" 0 "$name" "$args"
+		[ -n "$have_tgt" ] &&
+		    run_one tgt "127.0.0.1:$BENCH_TGT_PORT" $TGT_IQN 1 "$name" \
+		    "$args"
+	done
+	round=$((round + 1))
+done
+tpcd_stop >/dev/null
+
 echo
-echo "sessions=$BENCH_SESSIONS, $BENCH_SECONDS s per run, file $BENCH_FILE"
-awk '
-	{ iops[$1 " " $2] = $3; mibs[$1 " " $2] = $4; w[$2] = 1; order[++n] = $2 }
+echo "sessions=$BENCH_SESSIONS, $BENCH_SECONDS s per run, $BENCH_ROUNDS rounds" \
+    "(medians), file $BENCH_FILE"
+sort -k1,1 -k2,2 -k3,3n "$results" | awk '
+	function median(key,   n) {
+		n = cnt[key]
+		return n % 2 ? v[key, (n + 1) / 2] : \
+		    (v[key, n / 2] + v[key, n / 2 + 1]) / 2
+	}
+	{
+		k = $1 " " $2
+		v[k, ++cnt[k]] = $3
+		m[k] = m[k] " " $4
+		if (!($2 in seen)) { seen[$2] = 1; order[++nw] = $2 }
+	}
 	END {
 		printf "%-14s %12s %10s %12s %10s %8s\n", "workload",
 		    "tpcd IOPS", "tpcd MiB/s", "tgt IOPS", "tgt MiB/s", "ratio"
-		for (i = 1; i <= n; i++) {
-			k = order[i]
-			if (seen[k]++)
-				continue
-			t = "tpcd " k; g = "tgt " k
-			ratio = (g in iops && iops[g] > 0) ? \
-			    sprintf("%.2f", iops[t] / iops[g]) : "-"
-			printf "%-14s %12.0f %10.1f %12s %10s %8s\n", k, iops[t],
-			    mibs[t], (g in iops) ? sprintf("%.0f", iops[g]) : "-",
-			    (g in mibs) ? sprintf("%.1f", mibs[g]) : "-", ratio
+		for (i = 1; i <= nw; i++) {
+			w = order[i]; t = "tpcd " w; g = "tgt " w
+			ti = median(t)
+			gi = (g in cnt) ? median(g) : 0
+			printf "%-14s %12.0f %10.1f %12s %10s %8s\n", w, ti,
+			    ti * bs[w], (g in cnt) ? sprintf("%.0f", gi) : "-",
+			    (g in cnt) ? sprintf("%.1f", gi * bs[w]) : "-",
+			    (gi > 0) ? sprintf("%.2f", ti / gi) : "-"
 		}
-	}' "$results"
+	}
+	BEGIN {
+		bs["randread-4k"] = bs["randwrite-4k"] = 4 / 1024
+		bs["seqread-1m"] = bs["seqwrite-1m"] = 1
+	}' 
 rm -f "$results"

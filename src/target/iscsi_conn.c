@@ -4,11 +4,14 @@
  * (login on loop 0, move to the session's loop, teardown, deferred free).
  *
  * Reads: small wants (BHS, short data) go through a staging buffer so one
- * read() serves many PDUs; large data segments are read straight into
- * their final buffer.  Writes: PDUs are queued and written with writev()
- * in batches when the outermost callback returns (conn_leave), or at once
- * when queued from outside a callback; EPOLLOUT is armed only while the
- * socket is full.
+ * read() serves many PDUs; the rest of a data segment is read straight
+ * into its final buffer, with the staging buffer as a second iovec for
+ * what follows; a short read means the socket is empty (epoll is level
+ * triggered), so no read() is spent on EAGAIN.  Writes: PDUs are queued
+ * and written with writev() once per loop iteration (loop_defer() from
+ * the outermost conn_leave), so the responses of a batch of io_uring
+ * completions leave together; EPOLLOUT is armed only while the socket is
+ * full.
  *
  * Freeing: callbacks run between iscsi_conn_enter()/iscsi_conn_leave(); a teardown in
  * the middle only marks the connection dead, and the memory goes when no
@@ -32,8 +35,8 @@
 #include "loop.h"
 #include "util.h"
 
-#define ISCSI_RBUF_SIZE		(16u << 10)
-#define ISCSI_DIRECT_MIN	4096u	/* read data this big in place */
+#define ISCSI_RBUF_SIZE		(64u << 10)
+#define ISCSI_DIRECT_MIN	1024u	/* read data this big in place */
 #define ISCSI_TX_IOV		64
 #define ISCSI_RX_BUDGET		32	/* reads per readiness event */
 
@@ -62,9 +65,21 @@ static void iscsi_conn_move(struct iscsi_conn *);
 void
 iscsi_conn_leave(struct iscsi_conn *conn)
 {
+	bool now = conn->tx_now;
+
+	conn->tx_now = false;
 	if (conn->busy == 1 && conn->state != ISCSI_CONN_DEAD &&
-	    conn->txq_head != NULL && !conn->want_out && !conn->in_transit)
+	    conn->txq_head != NULL && !conn->want_out && !conn->in_transit) {
+		if (!now && !conn->move_pending && conn->registered &&
+		    loop_current() == conn->loop) {
+			/* Coalesce the responses of this batch of events
+			 * into one writev: the deferred call inherits this
+			 * reference. */
+			loop_defer(conn->loop, &conn->tx_defer);
+			return;
+		}
 		iscsi_conn_flush(conn);
+	}
 	if (--conn->busy != 0)
 		return;
 	if (conn->move_pending) {
@@ -75,6 +90,16 @@ iscsi_conn_leave(struct iscsi_conn *conn)
 		}
 	}
 	iscsi_conn_maybe_free(conn);
+}
+
+/* Deferred from iscsi_conn_leave(): flush, then drop its reference. */
+static void
+iscsi_conn_tx_deferred(void *arg)
+{
+	struct iscsi_conn *conn = arg;
+
+	conn->tx_now = true;
+	iscsi_conn_leave(conn);
 }
 
 static void
@@ -125,10 +150,15 @@ iscsi_conn_create(int fd, struct loop *l, const char *portal_ip,
 	if (conn == NULL)
 		return NULL;
 	conn->rbuf = xmalloc(ISCSI_RBUF_SIZE);
-	if (conn->rbuf == NULL) {
+	conn->pdu_pool = iscsi_pdu_pool_create();
+	if (conn->rbuf == NULL || conn->pdu_pool == NULL) {
+		free(conn->rbuf);
+		free(conn->pdu_pool);
 		free(conn);
 		return NULL;
 	}
+	conn->tx_defer.fn = iscsi_conn_tx_deferred;
+	conn->tx_defer.arg = conn;
 	conn->fd = fd;
 	conn->loop = l;
 	conn->state = ISCSI_CONN_LOGIN;
@@ -139,6 +169,7 @@ iscsi_conn_create(int fd, struct loop *l, const char *portal_ip,
 	conn->params.max_recv_dsl = ISCSI_LOGIN_MAX_DSL;
 	conn->params.max_xmit_dsl = ISCSI_LOGIN_MAX_DSL;
 	iscsi_rx_init(&conn->rx, ISCSI_LOGIN_MAX_DSL);
+	conn->rx.pool = conn->pdu_pool;
 	conn->stat_sn = (uint32_t)(now_ns() >> 10) & 0xffffff;
 	conn->ping_ttt = ISCSI_RSVD_TAG;
 	conn->next_ttt = 1;
@@ -148,6 +179,7 @@ iscsi_conn_create(int fd, struct loop *l, const char *portal_ip,
 	    loop_fd_add(l, fd, EPOLLIN, iscsi_conn_io, conn) != 0) {
 		if (conn->timer != NULL)
 			loop_timer_destroy(conn->timer);
+		iscsi_pdu_pool_destroy(conn->pdu_pool);
 		free(conn->rbuf);
 		free(conn);
 		return NULL;
@@ -269,6 +301,12 @@ iscsi_conn_fill_sn(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 	put_be32(bhs + 32, max);
 }
 
+struct iscsi_pdu *
+iscsi_conn_pdu_alloc(struct iscsi_conn *conn, uint32_t len)
+{
+	return iscsi_pdu_pool_get(conn->pdu_pool, len);
+}
+
 void
 iscsi_conn_send(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 {
@@ -277,6 +315,26 @@ iscsi_conn_send(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 	if (conn->state == ISCSI_CONN_DEAD) {
 		iscsi_pdu_free(pdu);
 		return;
+	}
+	if (conn->state == ISCSI_CONN_LOGIN && conn->sess != NULL &&
+	    conn->sess->reinstate_pending && conn->login_parked == NULL &&
+	    iscsi_pdu_opcode(pdu) == ISCSI_OP_LOGIN_RSP) {
+		/* Reinstatement: answer once the old session is gone
+		 * (iscsi_session_reinstated); read nothing meanwhile. */
+		conn->login_parked = pdu;
+		conn->login_final_queued = true;
+		if (conn->registered)	/* level-triggered: stop EPOLLIN */
+			loop_fd_mod(conn->loop, conn->fd,
+			    conn->want_out ? EPOLLOUT : 0);
+		return;
+	}
+	if (conn->login_parked == NULL && conn->state == ISCSI_CONN_LOGIN &&
+	    conn->login_final_queued && conn->registered &&
+	    iscsi_pdu_opcode(pdu) == ISCSI_OP_LOGIN_RSP) {
+		/* Unparked (iscsi_session_reinstated): listen again. */
+		conn->login_final_queued = false;
+		loop_fd_mod(conn->loop, conn->fd,
+		    conn->want_out ? EPOLLIN | EPOLLOUT : EPOLLIN);
 	}
 	iscsi_conn_fill_sn(conn, pdu);
 	pdu->flags &= ~ISCSI_PDU_TX_READY;
@@ -298,6 +356,18 @@ iscsi_conn_send(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 			conn->login_final_queued = true;
 	} else {
 		pdu->flags &= ~ISCSI_PDU_LOGIN_FINAL;
+	}
+	if ((pdu->flags & ISCSI_PDU_SET_MAX_XMIT_DSL) && conn->sess != NULL &&
+	    iscsi_pdu_opcode(pdu) == ISCSI_OP_TEXT_RSP &&
+	    pdu->new_max_xmit_dsl >= 512 &&
+	    pdu->new_max_xmit_dsl <= 0xffffff) {
+		/* RFC 7143 13.12, declared again in full feature phase:
+		 * PDUs after this response use the new size. */
+		log_dbg("iscsi: %s: MaxRecvDataSegmentLength %u -> %u",
+		    conn->peer_ip, conn->sess->params.max_xmit_dsl,
+		    pdu->new_max_xmit_dsl);
+		conn->sess->params.max_xmit_dsl = pdu->new_max_xmit_dsl;
+		conn->params.max_xmit_dsl = pdu->new_max_xmit_dsl;
 	}
 	pdu->next = NULL;
 	if (conn->txq_tail != NULL)
@@ -479,7 +549,7 @@ iscsi_conn_login_done(struct iscsi_conn *conn)
 {
 	struct iscsi_session *sess = conn->sess;
 
-	iscsi_conn_login_state_free(conn);
+	/* The login state stays: Text Requests use its names and values. */
 	conn->login_final_queued = false;
 	conn->state = ISCSI_CONN_FFP;
 	conn->params = sess->params;
@@ -701,10 +771,12 @@ static void
 iscsi_conn_process(struct iscsi_conn *conn)
 {
 	struct iscsi_pdu *pdu;
+	struct iovec iov[2];
 	uint8_t *dst;
 	size_t want, used;
 	ssize_t n;
 	int rc, budget = ISCSI_RX_BUDGET;
+	bool drained = false;
 
 	while (iscsi_conn_rx_active(conn)) {
 		if (conn->rbuf_off < conn->rbuf_len) {
@@ -712,14 +784,33 @@ iscsi_conn_process(struct iscsi_conn *conn)
 			    conn->rbuf_len - conn->rbuf_off, &used);
 			conn->rbuf_off += (uint32_t)used;
 		} else {
-			if (budget-- == 0)
+			/* A short read emptied the socket: epoll (level
+			 * triggered) says when more comes, no need to ask
+			 * read() for an EAGAIN. */
+			if (budget-- == 0 || drained)
 				return;
 			want = iscsi_rx_want(&conn->rx, &dst);
 			if (want < ISCSI_DIRECT_MIN) {
 				dst = conn->rbuf;
 				want = ISCSI_RBUF_SIZE;
+				n = read(conn->fd, dst, want);
+				drained = n > 0 && (size_t)n < want;
+			} else {
+				/* The rest of a data segment in place, and
+				 * whatever follows (next headers) staged. */
+				iov[0].iov_base = dst;
+				iov[0].iov_len = want;
+				iov[1].iov_base = conn->rbuf;
+				iov[1].iov_len = ISCSI_RBUF_SIZE;
+				n = readv(conn->fd, iov, 2);
+				drained = n > 0 && (size_t)n <
+				    want + ISCSI_RBUF_SIZE;
+				if (n > (ssize_t)want) {
+					conn->rbuf_len = (uint32_t)(n - want);
+					conn->rbuf_off = 0;
+					n = (ssize_t)want;
+				}
 			}
-			n = read(conn->fd, dst, want);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -857,6 +948,8 @@ iscsi_conn_teardown(struct iscsi_conn *conn)
 		loop_timer_destroy(conn->timer);
 	conn->timer = NULL;
 	iscsi_conn_txq_free(conn);
+	iscsi_pdu_free(conn->login_parked);
+	conn->login_parked = NULL;
 	iscsi_rx_fini(&conn->rx);
 	iscsi_conn_login_state_free(conn);
 	for (task = conn->tasks; task != NULL; task = next) {
@@ -904,6 +997,7 @@ iscsi_conn_maybe_free(struct iscsi_conn *conn)
 	conn->sess = NULL;
 	if (sess != NULL)
 		iscsi_session_put(sess);
+	iscsi_pdu_pool_destroy(conn->pdu_pool);
 	free(conn->rbuf);
 	free(conn);
 	if (cb != NULL)
@@ -945,6 +1039,80 @@ iscsi_conn_close_all(void)
 			conn->posts--;
 	}
 	pthread_mutex_unlock(&conn_glock);
+}
+
+void
+iscsi_conn_post_reserve(struct iscsi_conn *conn)
+{
+	pthread_mutex_lock(&conn_glock);
+	conn->posts++;
+	pthread_mutex_unlock(&conn_glock);
+}
+
+void
+iscsi_conn_post_cancel(struct iscsi_conn *conn)
+{
+	pthread_mutex_lock(&conn_glock);
+	conn->posts--;
+	pthread_mutex_unlock(&conn_glock);
+}
+
+/* With a reservation held; on failure the reservation is still held. */
+int
+iscsi_conn_post(struct iscsi_conn *conn, void (*fn)(void *), void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&conn_glock);
+	rc = loop_post(conn->loop, fn, arg);
+	pthread_mutex_unlock(&conn_glock);
+	return rc;
+}
+
+/* First thing a posted fn does; the caller then brackets its work with
+ * iscsi_conn_enter()/iscsi_conn_leave(), which frees a dead connection. */
+void
+iscsi_conn_post_done(struct iscsi_conn *conn)
+{
+	iscsi_conn_post_cancel(conn);
+}
+
+unsigned int
+iscsi_conn_post_all(struct iscsi_conn *self,
+    void *(*make)(struct iscsi_conn *, void *), void (*cancel)(void *),
+    void *arg, void (*fn)(void *))
+{
+	struct iscsi_conn *c;
+	unsigned int n = 0;
+	void *m;
+
+	pthread_mutex_lock(&conn_glock);
+	for (c = conn_all; c != NULL; c = c->gnext) {
+		if (c == self || (m = make(c, arg)) == NULL)
+			continue;
+		c->posts++;
+		if (loop_post(c->loop, fn, m) != 0) {
+			c->posts--;
+			cancel(m);
+			continue;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&conn_glock);
+	return n;
+}
+
+bool
+iscsi_conn_msg_arrive(struct iscsi_conn *c, void (*fn)(void *), void *m)
+{
+	pthread_mutex_lock(&conn_glock);
+	if (c->loop != loop_current() && loop_post(c->loop, fn, m) == 0) {
+		pthread_mutex_unlock(&conn_glock);
+		return true;	/* moved meanwhile: follow it */
+	}
+	c->posts--;
+	pthread_mutex_unlock(&conn_glock);
+	return false;
 }
 
 unsigned int

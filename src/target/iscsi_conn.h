@@ -40,7 +40,7 @@ struct scsi_nexus;
 #define ISCSI_HELD_MAX		ISCSI_QUEUE_DEPTH
 #define ISCSI_BUF_MIN_SHIFT	12	/* 4 KiB smallest data buffer */
 #define ISCSI_BUF_CLASSES	13	/* 4 KiB .. 16 MiB (ISCSI_MAX_XFER) */
-#define ISCSI_BUF_CACHE_MAX	(32u << 20)	/* cached per connection */
+#define ISCSI_BUF_CACHE_MAX	(16u << 20)	/* cached per connection */
 
 /* Serial number arithmetic (RFC 1982, 32 bits). */
 static inline bool

@@ -30,6 +30,7 @@
 #include "iscsi_param.h"
 
 struct iscsi_conn;
+struct iscsi_pdu_pool;
 struct iscsi_session;
 struct loop;
 
@@ -76,14 +77,22 @@ struct iscsi_pdu {
 	uint32_t	 data_alloc;	/* bytes allocated at data (owned) */
 	uint8_t		 hdigest[4];
 	uint8_t		 ddigest[4];
+	struct iscsi_pdu_pool *pool;	/* returned here by iscsi_pdu_free */
+	uint8_t		 data_class;	/* with ISCSI_PDU_DATA_POOLED */
+	uint32_t	 new_max_xmit_dsl;	/* ISCSI_PDU_SET_MAX_XMIT_DSL */
 };
 
 /* struct iscsi_pdu flags */
 #define ISCSI_PDU_DATA_TOO_LONG	0x01u	/* rx: data skipped (over limit) */
 #define ISCSI_PDU_DDIGEST_BAD	0x02u	/* rx: data digest mismatch */
+#define ISCSI_PDU_DATA_POOLED	0x04u	/* rx: data is a task buffer */
 #define ISCSI_PDU_LOGIN_FINAL	0x10u	/* tx: ends the login phase */
 #define ISCSI_PDU_CLOSE_AFTER	0x20u	/* tx: close the connection after */
 #define ISCSI_PDU_TX_READY	0x40u	/* tx: length fields, digests done */
+/* tx: a Text Response ending an exchange that renegotiated the
+ * initiator's MaxRecvDataSegmentLength (new value in new_max_xmit_dsl):
+ * PDUs queued after it are cut to the new size. */
+#define ISCSI_PDU_SET_MAX_XMIT_DSL 0x80u
 
 struct iscsi_pdu *iscsi_pdu_alloc(uint32_t data_len);	/* zeroed bhs */
 void	iscsi_pdu_free(struct iscsi_pdu *);
@@ -112,6 +121,17 @@ void	iscsi_pdu_free(struct iscsi_pdu *);
 #define ISCSI_BHS_CMDSN		24	/* requests; StatSN in responses */
 #define ISCSI_BHS_EXPSTATSN	28	/* requests; ExpCmdSN in responses */
 #define ISCSI_BHS_MAXCMDSN	32	/* responses */
+
+/* Reject reasons (RFC 7143 11.17.1) */
+#define ISCSI_REJECT_DATA_DIGEST	0x02
+#define ISCSI_REJECT_SNACK		0x03
+#define ISCSI_REJECT_PROTOCOL		0x04
+#define ISCSI_REJECT_CMD_NOT_SUPP	0x05
+#define ISCSI_REJECT_IMM_CMD		0x06
+#define ISCSI_REJECT_TASK_IN_PROGRESS	0x07
+#define ISCSI_REJECT_INVALID_FIELD	0x09
+#define ISCSI_REJECT_OUT_OF_RESOURCES	0x0a
+#define ISCSI_REJECT_WAITING_LOGOUT	0x0c
 
 #define ISCSI_OP_IMMEDIATE	0x40
 #define ISCSI_FLAG_FINAL	0x80
@@ -223,8 +243,11 @@ const char *iscsi_conn_local_ip(const struct iscsi_conn *);
 /* A Login Request PDU arrived on a connection in login phase; the login
  * side answers with iscsi_conn_send() and frees pdu. */
 void	iscsi_login_rx(struct iscsi_conn *, struct iscsi_pdu *pdu);
-/* A Text Request PDU arrived (discovery or full feature phase).  params
- * are the session's; discovery tells whether it is a discovery session;
+/* A Text Request PDU arrived (discovery or full feature phase).  The
+ * connection keeps its login state (names, negotiated values) for it until
+ * teardown.  A malformed request (F and C both set, reserved ITT, a
+ * Target Transfer Tag we did not issue, text that does not parse or is
+ * too long) gets a Reject.  params are the session's; discovery tells whether it is a discovery session;
  * initiator is the session's initiator name. */
 void	iscsi_text_rx(struct iscsi_conn *, struct iscsi_pdu *pdu,
 	    bool discovery, const char *initiator);

@@ -528,6 +528,9 @@ iscsi_login_respond(struct iscsi_conn *conn, struct iscsi_login_state *st,
 	    ISCSI_LOGIN_NSG(flags) == ISCSI_NEG_FFP) {
 		pdu->flags |= ISCSI_PDU_LOGIN_FINAL;
 		st->done = true;
+		/* The state lives on for Text Requests: drop the secrets. */
+		OPENSSL_cleanse(&st->auth, sizeof(st->auth));
+		OPENSSL_cleanse(&st->chap, sizeof(st->chap));
 	}
 	iscsi_conn_send(conn, pdu);
 	if (status != 0)

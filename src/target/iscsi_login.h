@@ -61,6 +61,7 @@ struct iscsi_text_state {
 	size_t		 req_len;
 	bool		 req_pending;
 	bool		 rsp_pending;
+	uint32_t	 new_mrdsl;	/* declared in the exchange, or 0 */
 };
 
 struct iscsi_login_state {

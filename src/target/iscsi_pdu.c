@@ -17,22 +17,75 @@
 #include "iscsi_conn.h"
 #include "util.h"
 
+#define ISCSI_PDU_POOL_MAX	512	/* spare PDUs kept per pool */
+
 struct iscsi_pdu *
 iscsi_pdu_alloc(uint32_t data_len)
 {
+	return iscsi_pdu_pool_get(NULL, data_len);
+}
+
+struct iscsi_pdu_pool *
+iscsi_pdu_pool_create(void)
+{
+	return xcalloc(1, sizeof(struct iscsi_pdu_pool));
+}
+
+static void
+iscsi_pdu_pool_trim(struct iscsi_pdu_pool *pool)
+{
 	struct iscsi_pdu *pdu;
 
-	pdu = xcalloc(1, sizeof(*pdu));
-	if (pdu == NULL)
-		return NULL;
+	while ((pdu = pool->free) != NULL) {
+		pool->free = pdu->next;
+		free(pdu);
+	}
+	pool->n_free = 0;
+}
+
+void
+iscsi_pdu_pool_destroy(struct iscsi_pdu_pool *pool)
+{
+	if (pool == NULL)
+		return;
+	iscsi_pdu_pool_trim(pool);
+	pool->closed = true;
+	if (pool->live == 0)
+		free(pool);
+}
+
+struct iscsi_pdu *
+iscsi_pdu_pool_get(struct iscsi_pdu_pool *pool, uint32_t data_len)
+{
+	struct iscsi_pdu *pdu;
+
+	if (pool != NULL && (pdu = pool->free) != NULL) {
+		pool->free = pdu->next;
+		pool->n_free--;
+		memset(pdu, 0, sizeof(*pdu));
+	} else {
+		pdu = xcalloc(1, sizeof(*pdu));
+		if (pdu == NULL)
+			return NULL;
+	}
 	if (data_len != 0) {
 		pdu->data = xmalloc(data_len);
 		if (pdu->data == NULL) {
-			free(pdu);
+			if (pool != NULL && pool->n_free < ISCSI_PDU_POOL_MAX) {
+				pdu->next = pool->free;
+				pool->free = pdu;
+				pool->n_free++;
+			} else {
+				free(pdu);
+			}
 			return NULL;
 		}
 		pdu->data_len = data_len;
 		pdu->data_alloc = data_len;
+	}
+	if (pool != NULL) {
+		pdu->pool = pool;
+		pool->live++;
 	}
 	return pdu;
 }
@@ -40,12 +93,28 @@ iscsi_pdu_alloc(uint32_t data_len)
 void
 iscsi_pdu_free(struct iscsi_pdu *pdu)
 {
+	struct iscsi_pdu_pool *pool;
+
 	if (pdu == NULL)
 		return;
 	if (!pdu->data_borrowed)
 		free(pdu->data);
 	free(pdu->ahs);
+	pool = pdu->pool;
+	if (pool == NULL) {
+		free(pdu);
+		return;
+	}
+	pool->live--;
+	if (!pool->closed && pool->n_free < ISCSI_PDU_POOL_MAX) {
+		pdu->next = pool->free;
+		pool->free = pdu;
+		pool->n_free++;
+		return;
+	}
 	free(pdu);
+	if (pool->closed && pool->live == 0)
+		free(pool);
 }
 
 int
@@ -129,11 +198,17 @@ iscsi_rx_data_buf(struct iscsi_rx *rx)
 
 	if (pdu->data_len == 0 || rx->discard)
 		return 0;
+	rx->place_owned = false;
 	if (rx->place != NULL)
 		p = rx->place(rx->place_arg, pdu);
 	if (p != NULL) {
 		pdu->data = p;
-		pdu->data_borrowed = true;
+		pdu->data_borrowed = !rx->place_owned;
+		if (rx->place_owned) {
+			pdu->flags |= ISCSI_PDU_DATA_POOLED;
+			pdu->data_class = rx->place_class;
+		}
+		rx->place_owned = false;
 		return 0;
 	}
 	pdu->data = xmalloc(pdu->data_len);
@@ -281,7 +356,7 @@ iscsi_rx_advance(struct iscsi_rx *rx, size_t n)
 		return 0;
 	if (rx->state == ISCSI_RX_BHS && rx->pdu == NULL) {
 		/* First bytes of a PDU landed in scratch. */
-		rx->pdu = iscsi_pdu_alloc(0);
+		rx->pdu = iscsi_pdu_pool_get(rx->pool, 0);
 		if (rx->pdu == NULL)
 			return -ENOMEM;
 		memcpy(rx->pdu->bhs, rx->scratch, rx->off + n);

@@ -36,6 +36,9 @@
 #define ISCSI_AHS_BIDI_LEN	2
 
 #define ISCSI_CONN_BUF_MAX	(256u << 20)	/* data buffers per conn */
+/* Largest EDTL whose buffer is taken as soon as the header is in (a
+ * command held for CmdSN order keeps it). */
+#define ISCSI_IMM_PLACE_MAX	(256u << 10)
 
 static unsigned int iscsi_scsi_rl;
 
@@ -91,6 +94,79 @@ iscsi_task_get(struct iscsi_conn *conn, uint32_t itt)
 	return task;
 }
 
+/* ---------------- data buffers ---------------- */
+
+static int
+iscsi_buf_class(uint32_t len)
+{
+	int c = 0;
+
+	while (c < ISCSI_BUF_CLASSES - 1 &&
+	    ((uint32_t)1 << (ISCSI_BUF_MIN_SHIFT + c)) < len)
+		c++;
+	return ((uint32_t)1 << (ISCSI_BUF_MIN_SHIFT + c)) >= len ? c : -1;
+}
+
+/* A buffer of at least len bytes, recycled when possible: a fresh large
+ * allocation costs a page fault per 4 KiB, which is most of the time of
+ * a 1 MiB READ served from the page cache. */
+static void *
+iscsi_buf_get(struct iscsi_conn *conn, uint32_t len, bool zero, int *cls)
+{
+	void *buf;
+	int c;
+
+	c = iscsi_buf_class(len);
+	*cls = c;
+	if (c < 0)
+		return zero ? xcalloc(1, len) : xmalloc(len);
+	buf = conn->buf_free[c];
+	if (buf != NULL) {
+		memcpy(&conn->buf_free[c], buf, sizeof(void *));
+		conn->buf_cached -= (uint64_t)1 << (ISCSI_BUF_MIN_SHIFT + c);
+		if (zero)
+			memset(buf, 0, len);
+		return buf;
+	}
+	len = (uint32_t)1 << (ISCSI_BUF_MIN_SHIFT + c);
+	return zero ? xcalloc(1, len) : xmalloc(len);
+}
+
+static void
+iscsi_buf_put(struct iscsi_conn *conn, void *buf, int c)
+{
+	uint64_t size;
+
+	if (c < 0) {
+		free(buf);
+		return;
+	}
+	size = (uint64_t)1 << (ISCSI_BUF_MIN_SHIFT + c);
+	if (conn->state == ISCSI_CONN_DEAD ||
+	    conn->buf_cached + size > ISCSI_BUF_CACHE_MAX) {
+		free(buf);
+		return;
+	}
+	memcpy(buf, &conn->buf_free[c], sizeof(void *));
+	conn->buf_free[c] = buf;
+	conn->buf_cached += size;
+}
+
+static void
+iscsi_bufs_free(struct iscsi_conn *conn)
+{
+	void *buf;
+	int c;
+
+	for (c = 0; c < ISCSI_BUF_CLASSES; c++) {
+		while ((buf = conn->buf_free[c]) != NULL) {
+			memcpy(&conn->buf_free[c], buf, sizeof(void *));
+			free(buf);
+		}
+	}
+	conn->buf_cached = 0;
+}
+
 void
 iscsi_task_release(struct iscsi_task *task)
 {
@@ -116,7 +192,7 @@ iscsi_task_release(struct iscsi_task *task)
 	scsi_cmd_release(&task->cmd);
 	if (task->iov.iov_base != NULL) {
 		conn->buf_bytes -= task->edtl;
-		free(task->iov.iov_base);
+		iscsi_buf_put(conn, task->iov.iov_base, task->buf_class);
 	}
 	task->iov.iov_base = NULL;
 	task->state = ISCSI_TASK_FREE;
@@ -134,6 +210,7 @@ iscsi_tasks_free_pool(struct iscsi_conn *conn)
 		free(task);
 	}
 	conn->n_tasks = 0;
+	iscsi_bufs_free(conn);
 }
 
 bool
@@ -172,7 +249,7 @@ iscsi_scsi_rsp_status(struct iscsi_conn *conn, uint32_t itt, uint8_t status)
 {
 	struct iscsi_pdu *pdu;
 
-	pdu = iscsi_pdu_alloc(0);
+	pdu = iscsi_conn_pdu_alloc(conn, 0);
 	if (pdu == NULL) {
 		iscsi_conn_close(conn, false);
 		return;
@@ -218,7 +295,7 @@ iscsi_scsi_send_rsp(struct iscsi_task *task)
 	slen = cmd->sense_len;
 	if (slen > SCSI_SENSE_MAX)
 		slen = SCSI_SENSE_MAX;
-	pdu = iscsi_pdu_alloc(slen != 0 ? slen + 2 : 0);
+	pdu = iscsi_conn_pdu_alloc(conn, slen != 0 ? slen + 2 : 0);
 	if (pdu == NULL)
 		return -ENOMEM;
 	iscsi_pdu_init_bhs(pdu, ISCSI_OP_SCSI_RSP, true, task->itt);
@@ -257,7 +334,7 @@ iscsi_scsi_send_data_in(struct iscsi_task *task, bool collapse)
 	while (off < total) {
 		len = MIN(MIN(p->max_xmit_dsl, total - off), burst_left);
 		last = off + len == total;
-		pdu = iscsi_pdu_alloc(0);
+		pdu = iscsi_conn_pdu_alloc(conn, 0);
 		if (pdu == NULL)
 			return -ENOMEM;
 		iscsi_pdu_init_bhs(pdu, ISCSI_OP_DATA_IN, false, task->itt);
@@ -370,7 +447,7 @@ iscsi_scsi_send_r2ts(struct iscsi_task *task)
 			;
 		if (i == ISCSI_R2T_MAX)
 			return;
-		pdu = iscsi_pdu_alloc(0);
+		pdu = iscsi_conn_pdu_alloc(conn, 0);
 		if (pdu == NULL) {
 			iscsi_conn_close(conn, false);
 			return;
@@ -538,10 +615,20 @@ iscsi_scsi_cmd_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 			iscsi_task_fail(task, SENSE_BUSY);
 			goto out;
 		}
-		if (wr && !p->data_pdu_in_order)
-			task->iov.iov_base = xcalloc(1, task->edtl);
-		else
-			task->iov.iov_base = xmalloc(task->edtl);
+		if (wr && (pdu->flags & ISCSI_PDU_DATA_POOLED) &&
+		    iscsi_buf_class(task->edtl) == pdu->data_class) {
+			/* Immediate data already sits in it. */
+			task->iov.iov_base = pdu->data;
+			task->buf_class = pdu->data_class;
+			pdu->data = NULL;
+			if (!p->data_pdu_in_order)
+				memset((uint8_t *)task->iov.iov_base +
+				    pdu->data_len, 0, task->edtl -
+				    pdu->data_len);
+		} else {
+			task->iov.iov_base = iscsi_buf_get(conn, task->edtl,
+			    wr && !p->data_pdu_in_order, &task->buf_class);
+		}
 		if (task->iov.iov_base == NULL) {
 			task->edtl = 0;
 			cmd->data_len = 0;
@@ -554,7 +641,7 @@ iscsi_scsi_cmd_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 		cmd->iov_cnt = 1;
 	}
 	if (wr) {
-		if (pdu->data_len != 0)
+		if (pdu->data_len != 0 && pdu->data != NULL)
 			memcpy(task->iov.iov_base, pdu->data, pdu->data_len);
 		task->got = pdu->data_len;
 		task->unsol_next = pdu->data_len;
@@ -579,6 +666,30 @@ out:
 
 /* ---------------- Data-Out ---------------- */
 
+/* Immediate data of a WRITE goes straight into a buffer the task will
+ * adopt (iscsi_scsi_cmd_rx); anything odd takes the ordinary path. */
+static uint8_t *
+iscsi_scsi_place_imm(struct iscsi_conn *conn, const struct iscsi_pdu *pdu)
+{
+	uint32_t edtl = get_be32(pdu->bhs + 20);
+	uint8_t *buf;
+	int c;
+
+	if (!(pdu->bhs[1] & ISCSI_CMD_WRITE) ||
+	    (pdu->bhs[1] & ISCSI_CMD_READ) || pdu->ahs_len != 0 ||
+	    edtl < pdu->data_len || edtl > ISCSI_IMM_PLACE_MAX ||
+	    conn->buf_bytes + edtl > ISCSI_CONN_BUF_MAX)
+		return NULL;
+	buf = iscsi_buf_get(conn, edtl, false, &c);
+	if (buf == NULL || c < 0) {
+		free(buf);
+		return NULL;
+	}
+	conn->rx.place_owned = true;
+	conn->rx.place_class = (uint8_t)c;
+	return buf;
+}
+
 /* Zero copy: a Data-Out segment that fits its task goes straight into the
  * task's buffer (checked again in iscsi_scsi_data_out_rx). */
 uint8_t *
@@ -588,8 +699,11 @@ iscsi_scsi_place(void *arg, const struct iscsi_pdu *pdu)
 	struct iscsi_task *task;
 	uint64_t off, len;
 
-	if (iscsi_pdu_opcode(pdu) != ISCSI_OP_DATA_OUT ||
-	    conn->state != ISCSI_CONN_FFP || conn->sess == NULL)
+	if (conn->state != ISCSI_CONN_FFP || conn->sess == NULL)
+		return NULL;
+	if (iscsi_pdu_opcode(pdu) == ISCSI_OP_SCSI_CMD)
+		return iscsi_scsi_place_imm(conn, pdu);
+	if (iscsi_pdu_opcode(pdu) != ISCSI_OP_DATA_OUT)
 		return NULL;
 	task = iscsi_task_find(conn, iscsi_pdu_itt(pdu));
 	if (task == NULL || task->state != ISCSI_TASK_DATA_OUT ||

@@ -8,6 +8,11 @@
  * refcounted: one reference for the table, one per connection and one per
  * message posted to its loop.
  *
+ * Reinstatement never blocks a loop: the login asks the old session's loop
+ * to close it and registers itself as the waiter; the old session's last
+ * connection, going away, posts iscsi_session_reinstated() back, which
+ * registers the new nexus and lets the parked final login response go.
+ *
  * CmdSN: ExpCmdSN advances as non-immediate PDUs arrive in order; a PDU
  * ahead of ExpCmdSN but inside the window is held (sorted) until the gap
  * fills; anything else is silently dropped.  MaxCmdSN is ExpCmdSN - 1 plus
@@ -18,7 +23,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "iscsi_conn.h"
 #include "log.h"
@@ -27,13 +31,11 @@
 #include "target.h"
 #include "util.h"
 
-#define ISCSI_REINSTATE_WAIT_MS	5000
 #define ISCSI_FORGET_MAX	16
 
 #define LOGIN_STATUS(c, d)	(((c) << 8) | (d))
 
 static pthread_mutex_t sess_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t sess_cond = PTHREAD_COND_INITIALIZER;
 static struct iscsi_session *sess_table;
 static uint16_t sess_next_tsih = 1;
 
@@ -127,7 +129,7 @@ iscsi_session_set_loop(struct iscsi_session *sess, struct loop *l)
 void
 iscsi_session_conn_gone(struct iscsi_session *sess, struct iscsi_conn *conn)
 {
-	struct iscsi_conn **pp;
+	struct iscsi_conn **pp, *waiter;
 	struct iscsi_pdu *pdu;
 	bool drop_table_ref = false;
 
@@ -155,8 +157,15 @@ iscsi_session_conn_gone(struct iscsi_session *sess, struct iscsi_conn *conn)
 		drop_table_ref = true;
 	}
 	sess->torn_down = true;
-	pthread_cond_broadcast(&sess_cond);
+	waiter = sess->reinstate_waiter;
+	sess->reinstate_waiter = NULL;
 	pthread_mutex_unlock(&sess_lock);
+	if (waiter != NULL && iscsi_conn_post(waiter,
+	    iscsi_session_reinstated, waiter) != 0) {
+		/* The new login then runs into its login timeout. */
+		log_err("iscsi: cannot resume reinstating login");
+		iscsi_conn_post_cancel(waiter);
+	}
 	if (!sess->discovery)
 		log_info("iscsi: session %s tsih %u closed", sess->initiator,
 		    sess->tsih);
@@ -195,56 +204,58 @@ iscsi_session_kill_msg(void *arg)
 }
 
 /* Session reinstatement (RFC 7143 6.3.5): close the old session with the
- * same initiator, ISID and target, then wait until it let go of its
- * nexus.  Runs on loop 0 (login). */
-static void
-iscsi_session_reinstate(const struct iscsi_login_result *res)
+ * same initiator, ISID and target.  Runs on the new connection's loop
+ * (login) and never waits there: returns true when the old session is
+ * still closing on another loop, in which case conn is told through
+ * iscsi_session_reinstated() once it is gone. */
+static bool
+iscsi_session_reinstate(struct iscsi_conn *conn,
+    const struct iscsi_login_result *res)
 {
 	struct iscsi_session *old = NULL, *s;
-	struct timespec ts;
 	struct loop *l = NULL;
+	bool wait;
 
+	iscsi_conn_post_reserve(conn);
 	pthread_mutex_lock(&sess_lock);
 	for (s = sess_table; s != NULL; s = s->tnext) {
 		if (!s->discovery && !s->torn_down &&
+		    s->reinstate_waiter == NULL &&
 		    memcmp(s->isid, res->isid, 6) == 0 &&
 		    strcmp(s->initiator, res->initiator) == 0 &&
 		    strcmp(s->target, res->target) == 0) {
 			old = s;
-			iscsi_session_get(old);
+			iscsi_session_get(old);		/* for the message */
+			old->reinstate_waiter = conn;
 			l = old->loop;
 			break;
 		}
 	}
 	pthread_mutex_unlock(&sess_lock);
-	if (old == NULL)
-		return;
+	if (old == NULL) {
+		iscsi_conn_post_cancel(conn);
+		return false;
+	}
 	log_info("iscsi: reinstating session %s tsih %u", old->initiator,
 	    old->tsih);
 	if (l == loop_current()) {
-		iscsi_session_kill(old);
+		iscsi_session_kill(old);	/* notification posted */
 		iscsi_session_put(old);
-		return;
+		return true;
 	}
-	iscsi_session_get(old);
-	if (loop_post(l, iscsi_session_kill_msg, old) != 0) {
-		iscsi_session_put(old);
-		iscsi_session_put(old);
-		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ISCSI_REINSTATE_WAIT_MS / 1000;
+	if (loop_post(l, iscsi_session_kill_msg, old) == 0)
+		return true;
+	log_warn("iscsi: cannot close old session %s tsih %u",
+	    old->initiator, old->tsih);
 	pthread_mutex_lock(&sess_lock);
-	while (!old->torn_down) {
-		if (pthread_cond_timedwait(&sess_cond, &sess_lock, &ts) ==
-		    ETIMEDOUT) {
-			log_warn("iscsi: old session %s tsih %u still "
-			    "closing", old->initiator, old->tsih);
-			break;
-		}
-	}
+	wait = old->reinstate_waiter != conn;	/* closed meanwhile */
+	if (!wait)
+		old->reinstate_waiter = NULL;
 	pthread_mutex_unlock(&sess_lock);
 	iscsi_session_put(old);
+	if (!wait)
+		iscsi_conn_post_cancel(conn);
+	return wait;
 }
 
 /* ---------------- login completion ---------------- */
@@ -268,6 +279,7 @@ iscsi_session_login_complete(struct iscsi_conn *conn,
     struct iscsi_login_result *res)
 {
 	struct iscsi_session *sess;
+	bool wait = false;
 
 	if (conn->sess != NULL)
 		return LOGIN_STATUS(0x02, 0x0b);	/* invalid during login */
@@ -279,15 +291,15 @@ iscsi_session_login_complete(struct iscsi_conn *conn,
 		return LOGIN_STATUS(0x02, 0x06);	/* too many conns */
 	}
 	if (!res->discovery)
-		iscsi_session_reinstate(res);
+		wait = iscsi_session_reinstate(conn, res);
 
 	sess = xcalloc(1, sizeof(*sess));
-	if (sess == NULL)
-		return LOGIN_STATUS(0x03, 0x02);	/* out of resources */
-	sess->forget = xcalloc(1, sizeof(*sess->forget));
-	if (sess->forget == NULL) {
+	if (sess != NULL)
+		sess->forget = xcalloc(1, sizeof(*sess->forget));
+	if (sess == NULL || sess->forget == NULL) {
 		free(sess);
-		return LOGIN_STATUS(0x03, 0x02);
+		/* A pending notification finds no session and closes. */
+		return LOGIN_STATUS(0x03, 0x02);	/* out of resources */
 	}
 	memcpy(sess->isid, res->isid, 6);
 	sess->tpg_tag = res->tpg_tag;
@@ -314,13 +326,17 @@ iscsi_session_login_complete(struct iscsi_conn *conn,
 			free(sess);
 			return LOGIN_STATUS(0x03, 0x02);
 		}
-		if (target_nexus_register(sess->nexus) != 0) {
+		if (wait) {
+			/* Registered when the old session is gone. */
+			sess->reinstate_pending = true;
+		} else if (target_nexus_register(sess->nexus) != 0) {
 			nexus_destroy(sess->nexus);
 			free(sess->forget);
 			free(sess);
 			return LOGIN_STATUS(0x02, 0x04);  /* target removed */
+		} else {
+			sess->nexus_registered = true;
 		}
-		sess->nexus_registered = true;
 	}
 
 	pthread_mutex_lock(&sess_lock);
@@ -343,6 +359,39 @@ iscsi_session_login_complete(struct iscsi_conn *conn,
 	sess->conns = conn;
 	sess->n_conns = 1;
 	return 0;
+}
+
+void
+iscsi_session_reinstated(void *arg)
+{
+	struct iscsi_conn *conn = arg;
+	struct iscsi_session *sess = conn->sess;
+	struct iscsi_pdu *pdu;
+
+	iscsi_conn_post_done(conn);
+	iscsi_conn_enter(conn);
+	if (conn->state != ISCSI_CONN_LOGIN || sess == NULL ||
+	    !sess->reinstate_pending) {
+		/* Gone meanwhile, or the login failed after all. */
+		if (conn->state == ISCSI_CONN_LOGIN && conn->sess == NULL)
+			iscsi_conn_close(conn, false);
+		iscsi_conn_leave(conn);
+		return;
+	}
+	sess->reinstate_pending = false;
+	if (target_nexus_register(sess->nexus) != 0) {
+		log_warn("iscsi: %s: target gone during reinstatement",
+		    conn->peer_ip);
+		iscsi_conn_close(conn, false);
+		iscsi_conn_leave(conn);
+		return;
+	}
+	sess->nexus_registered = true;
+	pdu = conn->login_parked;
+	conn->login_parked = NULL;
+	if (pdu != NULL)
+		iscsi_conn_send(conn, pdu);	/* ends the login */
+	iscsi_conn_leave(conn);
 }
 
 /* ---------------- CmdSN window ---------------- */

@@ -48,6 +48,7 @@ iscsi_text_reset(struct iscsi_text_state *t)
 	t->req = NULL;
 	t->rsp_len = t->rsp_off = t->req_len = 0;
 	t->rsp_pending = t->req_pending = false;
+	t->new_mrdsl = 0;
 }
 
 static uint32_t
@@ -141,21 +142,30 @@ iscsi_text_send_targets(struct iscsi_conn *conn, struct iscsi_login_state *st,
 		    "bytes", initiator, rsp->len);
 }
 
-/* Build the whole answer to a complete request text. */
+/* Build the whole answer to a complete request text; *mrdsl gets a newly
+ * declared MaxRecvDataSegmentLength (0: none).  -EBADMSG for text that
+ * does not parse. */
 static int
 iscsi_text_answer(struct iscsi_conn *conn, struct iscsi_login_state *st,
     bool discovery, const char *initiator, const uint8_t *text, size_t len,
-    struct iscsi_param_buf *rsp)
+    struct iscsi_param_buf *rsp, uint32_t *mrdsl)
 {
 	struct iscsi_param_list l;
 	unsigned int i;
+	uint32_t old;
 	int rc;
 
+	*mrdsl = 0;
 	rc = iscsi_param_parse(text, len, &l);
-	if (rc != 0)
+	if (rc == -ENOMEM)
 		return rc;
+	if (rc != 0)
+		return -EBADMSG;
 	st->negot.stage = ISCSI_NEG_FFP;
 	st->negot.discovery = discovery;
+	/* A valid declaration is stored here (invalid: "Reject"). */
+	old = st->negot.params.max_xmit_dsl;
+	st->negot.params.max_xmit_dsl = 0;
 	for (i = 0; i < l.n && rc >= 0; i++) {
 		if (strcmp(l.kv[i].key, "SendTargets") == 0) {
 			iscsi_text_send_targets(conn, st, discovery, initiator,
@@ -169,12 +179,36 @@ iscsi_text_answer(struct iscsi_conn *conn, struct iscsi_login_state *st,
 			rc = iscsi_param_buf_add(rsp, l.kv[i].key, "Reject");
 	}
 	iscsi_param_list_free(&l);
+	*mrdsl = st->negot.params.max_xmit_dsl;
+	st->negot.params.max_xmit_dsl = *mrdsl != 0 ? *mrdsl : old;
 	return rc < 0 ? rc : 0;
+}
+
+/* Reject (RFC 7143 11.17) a malformed request and forget the exchange. */
+static void
+iscsi_text_reject(struct iscsi_conn *conn, struct iscsi_text_state *t,
+    const struct iscsi_pdu *req, uint8_t reason, const char *why)
+{
+	struct iscsi_pdu *pdu;
+
+	log_info("iscsi: text request rejected: %s", why);
+	iscsi_text_reset(t);
+	pdu = iscsi_pdu_alloc(0);
+	if (pdu == NULL ||
+	    iscsi_pdu_set_data(pdu, req->bhs, ISCSI_BHS_LEN) != 0) {
+		iscsi_pdu_free(pdu);
+		iscsi_conn_close(conn, false);
+		return;
+	}
+	iscsi_pdu_init_bhs(pdu, ISCSI_OP_REJECT, true, ISCSI_RSVD_TAG);
+	pdu->bhs[2] = reason;
+	iscsi_conn_send(conn, pdu);
 }
 
 static void
 iscsi_text_send(struct iscsi_conn *conn, const struct iscsi_pdu *req,
-    uint8_t flags, uint32_t ttt, const uint8_t *data, size_t len)
+    uint8_t flags, uint32_t ttt, const uint8_t *data, size_t len,
+    uint32_t new_mrdsl)
 {
 	struct iscsi_pdu *pdu;
 
@@ -188,6 +222,10 @@ iscsi_text_send(struct iscsi_conn *conn, const struct iscsi_pdu *req,
 	pdu->bhs[ISCSI_BHS_FLAGS] = flags;
 	memcpy(pdu->bhs + ISCSI_BHS_LUN, req->bhs + ISCSI_BHS_LUN, 8);
 	put_be32(pdu->bhs + ISCSI_BHS_TTT, ttt);
+	if (new_mrdsl != 0) {
+		pdu->flags |= ISCSI_PDU_SET_MAX_XMIT_DSL;
+		pdu->new_max_xmit_dsl = new_mrdsl;
+	}
 	iscsi_conn_send(conn, pdu);
 }
 
@@ -206,12 +244,12 @@ iscsi_text_send_part(struct iscsi_conn *conn, struct iscsi_text_state *t,
 	if (n < left) {
 		t->ttt = iscsi_text_new_ttt(t);
 		iscsi_text_send(conn, req, ISCSI_TEXT_CONTINUE, t->ttt,
-		    t->rsp + t->rsp_off, n);
+		    t->rsp + t->rsp_off, n, 0);
 		t->rsp_off += n;
 		return;
 	}
 	iscsi_text_send(conn, req, ISCSI_TEXT_FINAL, ISCSI_RSVD_TAG,
-	    t->rsp != NULL ? t->rsp + t->rsp_off : NULL, n);
+	    t->rsp != NULL ? t->rsp + t->rsp_off : NULL, n, t->new_mrdsl);
 	iscsi_text_reset(t);
 }
 
@@ -222,8 +260,8 @@ iscsi_text_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu,
 	struct iscsi_login_state *st;
 	struct iscsi_text_state *t;
 	struct iscsi_param_buf rsp;
-	uint32_t itt, ttt;
-	bool cont;
+	uint32_t itt, ttt, mrdsl = 0;
+	bool cont, final;
 	int rc;
 
 	st = iscsi_login_state_get(conn);
@@ -236,47 +274,74 @@ iscsi_text_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu,
 	itt = iscsi_pdu_itt(pdu);
 	ttt = get_be32(pdu->bhs + ISCSI_BHS_TTT);
 	cont = (pdu->bhs[ISCSI_BHS_FLAGS] & ISCSI_TEXT_CONTINUE) != 0;
+	final = (pdu->bhs[ISCSI_BHS_FLAGS] & ISCSI_TEXT_FINAL) != 0;
+	/* RFC 7143 11.10.1, 11.10.2: C and F together; ITT reserved. */
+	if (cont && final) {
+		iscsi_text_reject(conn, t, pdu, ISCSI_REJECT_PROTOCOL,
+		    "F and C bits both set");
+		goto out;
+	}
+	if (itt == ISCSI_RSVD_TAG) {
+		iscsi_text_reject(conn, t, pdu, ISCSI_REJECT_PROTOCOL,
+		    "reserved ITT");
+		goto out;
+	}
 	if (ttt != ISCSI_RSVD_TAG && t->rsp_pending && ttt == t->ttt &&
 	    itt == t->itt) {
 		iscsi_text_send_part(conn, t, pdu);	/* next part */
-		iscsi_pdu_free(pdu);
-		return;
+		goto out;
 	}
-	if (ttt == ISCSI_RSVD_TAG || !t->req_pending || ttt != t->ttt ||
-	    itt != t->itt) {
-		if (ttt != ISCSI_RSVD_TAG)
-			log_dbg("iscsi: text request with unknown TTT %08x",
-			    ttt);
+	if (ttt != ISCSI_RSVD_TAG && (!t->req_pending || ttt != t->ttt ||
+	    itt != t->itt)) {
+		/* 11.10.4: a TTT we did not issue for this exchange. */
+		iscsi_text_reject(conn, t, pdu, ISCSI_REJECT_INVALID_FIELD,
+		    "unknown Target Transfer Tag");
+		goto out;
+	}
+	if (ttt == ISCSI_RSVD_TAG)
 		iscsi_text_reset(t);		/* a new exchange */
-	}
 	t->itt = itt;
 	rc = iscsi_login_append(&t->req, &t->req_len, pdu->data,
 	    pdu->data_len, ISCSI_LOGIN_TEXT_MAX);
+	if (rc == -E2BIG) {
+		iscsi_text_reject(conn, t, pdu, ISCSI_REJECT_PROTOCOL,
+		    "request text too long");
+		goto out;
+	}
 	if (rc == 0 && cont) {
 		t->req_pending = true;
 		t->ttt = iscsi_text_new_ttt(t);
-		iscsi_text_send(conn, pdu, 0, t->ttt, NULL, 0);
+		iscsi_text_send(conn, pdu, 0, t->ttt, NULL, 0, 0);
 		iscsi_pdu_free(pdu);
 		return;
 	}
 	iscsi_param_buf_init(&rsp, ISCSI_TEXT_RSP_MAX);
 	if (rc == 0)
 		rc = iscsi_text_answer(conn, st, discovery, initiator, t->req,
-		    t->req_len, &rsp);
+		    t->req_len, &rsp, &mrdsl);
+	if (rc == -EBADMSG) {
+		iscsi_param_buf_fini(&rsp);
+		iscsi_text_reject(conn, t, pdu, ISCSI_REJECT_PROTOCOL,
+		    "text does not parse");
+		goto out;
+	}
 	iscsi_text_reset(t);
 	if (rc != 0) {
-		/* Malformed text: answer with nothing rather than guess. */
-		log_info("iscsi: bad text request from %s (%d)", initiator,
-		    rc);
+		/* Out of memory or room: answer with nothing. */
+		log_info("iscsi: text request from %s not answered (%d)",
+		    initiator, rc);
 		rsp.len = 0;
+		mrdsl = 0;
 	}
 	t->itt = itt;
 	t->rsp = (uint8_t *)rsp.data;
 	t->rsp_len = rsp.len;
 	t->rsp_off = 0;
 	t->rsp_pending = true;
+	t->new_mrdsl = mrdsl;
 	rsp.data = NULL;
 	iscsi_text_send_part(conn, t, pdu);
 	iscsi_param_buf_fini(&rsp);
+out:
 	iscsi_pdu_free(pdu);
 }

@@ -2,19 +2,25 @@
  * iscsi_tmf.c - Task Management (RFC 7143 11.5, 11.6), NOP-Out/NOP-In
  * (11.18, 11.19), Logout (11.14, 11.15) and Reject (11.17).
  *
- * Task management acts on this connection's tasks: tasks still collecting
- * Data-Out are dropped at once, tasks inside the engine are marked aborted
- * (their responses are suppressed) and the TMF response waits until every
- * aborted task has left the engine.  scsi_tmf_effects() then applies the
- * engine-side effects (unit attentions, reservations).
+ * Task management: tasks still collecting Data-Out are dropped at once,
+ * tasks inside the engine are marked aborted (their responses are
+ * suppressed) and the TMF response waits until every aborted task has
+ * left the engine.  ABORT TASK and ABORT TASK SET act on this I_T nexus;
+ * CLEAR TASK SET and LOGICAL UNIT RESET on every nexus's tasks on the LU,
+ * TARGET WARM/COLD RESET on every task of the target (messages to the
+ * other connections' loops, acknowledged back; see iscsi_tmf_x below).
+ * scsi_tmf_effects() applies the engine-side effects (unit attentions,
+ * reservations).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iscsi.h"
 #include "iscsi_conn.h"
 #include "log.h"
+#include "lun.h"
 #include "util.h"
 
 /* TMF response codes (11.6.1) */
@@ -33,8 +39,37 @@
 #define ISCSI_LOGOUT_RSP_NO_CID		1
 #define ISCSI_LOGOUT_RSP_NO_RECOVERY	2
 
+/*
+ * A TMF whose scope reaches other I_T nexuses (CLEAR TASK SET, LOGICAL
+ * UNIT RESET, TARGET WARM/COLD RESET; SAM-5 7.x): every other connection
+ * of the target aborts its tasks on the LU (all of them for a target
+ * reset) on its own loop, without a response (TAS=0), and acknowledges
+ * once those have left the engine; the issuer's response waits for every
+ * acknowledgement.  A cold reset also drops those connections.
+ */
+struct iscsi_tmf_x {
+	atomic_uint	 pending;	/* acks due, + 1 while being set up */
+	struct iscsi_conn *issuer;	/* a post reservation is held */
+	struct lun	*lun;		/* reference; NULL: the whole target */
+	bool		 cold;
+	char		 target[224];
+};
+
+/* One per other connection. */
+struct iscsi_tmf_xmsg {
+	struct iscsi_tmf_x *x;
+	struct iscsi_conn *conn;
+};
+
+/* On a connection whose aborted tasks are still in the engine. */
+struct iscsi_tmf_ack {
+	struct iscsi_tmf_x *x;
+	struct iscsi_tmf_ack *next;
+};
+
 struct iscsi_tmf_wait {
 	struct iscsi_pdu *rsp;
+	struct iscsi_tmf_x *x;		/* until every ack is in */
 	struct iscsi_tmf_wait *next;
 };
 
@@ -74,35 +109,181 @@ iscsi_tmf_abort_tasks(struct iscsi_conn *conn, const uint8_t *lun_raw)
 }
 
 static void
-iscsi_tmf_respond(struct iscsi_conn *conn, struct iscsi_pdu *rsp, bool wait)
+iscsi_tmf_x_free(struct iscsi_tmf_x *x)
+{
+	if (x->lun != NULL)
+		lun_put(x->lun);
+	free(x);
+}
+
+/* On the issuer's loop: every other connection has acknowledged. */
+static void
+iscsi_tmf_x_ready(void *arg)
+{
+	struct iscsi_tmf_x *x = arg;
+	struct iscsi_conn *conn = x->issuer;
+	struct iscsi_tmf_wait *w;
+
+	if (iscsi_conn_msg_arrive(conn, iscsi_tmf_x_ready, x))
+		return;
+	iscsi_conn_enter(conn);
+	for (w = conn->tmf_waits; w != NULL; w = w->next)
+		if (w->x == x)
+			w->x = NULL;
+	iscsi_tmf_x_free(x);
+	iscsi_tmf_task_done(conn);
+	iscsi_conn_leave(conn);
+}
+
+static void
+iscsi_tmf_x_ack(struct iscsi_tmf_x *x)
+{
+	if (atomic_fetch_sub(&x->pending, 1) != 1)
+		return;
+	if (iscsi_conn_post(x->issuer, iscsi_tmf_x_ready, x) != 0)
+		log_err("iscsi: cannot deliver a task management "
+		    "acknowledgement; its response is lost");
+}
+
+/* On another connection's loop. */
+static void
+iscsi_tmf_x_remote(void *arg)
+{
+	struct iscsi_tmf_xmsg *m = arg;
+	struct iscsi_conn *conn = m->conn;
+	struct iscsi_tmf_x *x = m->x;
+	struct iscsi_task *task, *next;
+	struct iscsi_tmf_ack *a;
+
+	if (iscsi_conn_msg_arrive(conn, iscsi_tmf_x_remote, m))
+		return;
+	free(m);
+	iscsi_conn_enter(conn);
+	if (conn->state != ISCSI_CONN_DEAD && conn->sess != NULL &&
+	    !conn->sess->discovery &&
+	    strcmp(conn->sess->target, x->target) == 0) {
+		for (task = conn->tasks; task != NULL; task = next) {
+			next = task->next;
+			if (task->state == ISCSI_TASK_RESPONDING ||
+			    (x->lun != NULL && task->cmd.lun != x->lun))
+				continue;
+			iscsi_task_abort(task);
+		}
+		if (x->cold) {
+			log_info("iscsi: %s: target cold reset, dropping "
+			    "connection", conn->peer_ip);
+			iscsi_conn_close(conn, false);
+		}
+	}
+	a = conn->n_engine_aborted != 0 ? xcalloc(1, sizeof(*a)) : NULL;
+	if (a != NULL) {
+		a->x = x;
+		a->next = conn->tmf_acks;
+		conn->tmf_acks = a;
+	} else {
+		iscsi_tmf_x_ack(x);
+	}
+	iscsi_conn_leave(conn);
+}
+
+static void *
+iscsi_tmf_x_make(struct iscsi_conn *conn, void *arg)
+{
+	struct iscsi_tmf_x *x = arg;
+	struct iscsi_tmf_xmsg *m;
+
+	m = xmalloc(sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->x = x;
+	m->conn = conn;
+	atomic_fetch_add(&x->pending, 1);
+	return m;
+}
+
+static void
+iscsi_tmf_x_cancel(void *arg)
+{
+	struct iscsi_tmf_xmsg *m = arg;
+
+	atomic_fetch_sub(&m->x->pending, 1);	/* the setup hold remains */
+	free(m);
+}
+
+/* Reach the other connections of the target; NULL when nothing needs to
+ * be waited for. */
+static struct iscsi_tmf_x *
+iscsi_tmf_x_start(struct iscsi_conn *conn, uint64_t lun_id, bool whole,
+    bool cold)
+{
+	struct iscsi_tmf_x *x;
+
+	x = xcalloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	if (!whole) {
+		x->lun = nexus_lun_get(conn->sess->nexus, lun_id, NULL);
+		if (x->lun == NULL) {
+			free(x);
+			return NULL;
+		}
+	}
+	atomic_init(&x->pending, 1);
+	x->issuer = conn;
+	x->cold = cold;
+	strlcpy_t(x->target, conn->sess->target, sizeof(x->target));
+	iscsi_conn_post_reserve(conn);
+	iscsi_conn_post_all(conn, iscsi_tmf_x_make, iscsi_tmf_x_cancel, x,
+	    iscsi_tmf_x_remote);
+	if (atomic_fetch_sub(&x->pending, 1) == 1) {
+		iscsi_conn_post_cancel(conn);
+		iscsi_tmf_x_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+static void
+iscsi_tmf_respond(struct iscsi_conn *conn, struct iscsi_pdu *rsp, bool wait,
+    struct iscsi_tmf_x *x)
 {
 	struct iscsi_tmf_wait *w, **pp;
 
-	if (!wait || conn->n_engine_aborted == 0) {
+	if (x == NULL && conn->tmf_waits == NULL &&
+	    (!wait || conn->n_engine_aborted == 0)) {
 		iscsi_conn_send(conn, rsp);
 		return;
 	}
 	w = xcalloc(1, sizeof(*w));
 	if (w == NULL) {
+		/* x (if any) is freed by its ready message. */
 		iscsi_pdu_free(rsp);
 		iscsi_conn_close(conn, false);
 		return;
 	}
 	w->rsp = rsp;
+	w->x = x;
 	for (pp = &conn->tmf_waits; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = w;
+	iscsi_tmf_task_done(conn);
 }
 
 void
 iscsi_tmf_task_done(struct iscsi_conn *conn)
 {
 	struct iscsi_tmf_wait *w;
+	struct iscsi_tmf_ack *a;
 	uint32_t flags;
 
 	if (conn->n_engine_aborted != 0)
 		return;
-	while ((w = conn->tmf_waits) != NULL) {
+	while ((a = conn->tmf_acks) != NULL) {
+		conn->tmf_acks = a->next;
+		iscsi_tmf_x_ack(a->x);
+		free(a);
+	}
+	while ((w = conn->tmf_waits) != NULL && w->x == NULL) {
 		conn->tmf_waits = w->next;
 		flags = w->rsp->flags;
 		iscsi_conn_send(conn, w->rsp);
@@ -112,6 +293,8 @@ iscsi_tmf_task_done(struct iscsi_conn *conn)
 	}
 }
 
+/* Teardown: pending responses go; acknowledgements owed to other
+ * connections stay until our aborted tasks leave the engine. */
 void
 iscsi_tmf_conn_fini(struct iscsi_conn *conn)
 {
@@ -156,6 +339,7 @@ iscsi_tmf_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 	struct iscsi_pdu *rsp;
 	uint8_t func = bhs[1] & 0x7f, code = ISCSI_TMF_RSP_COMPLETE;
 	uint64_t lun_id = scsi_lun_decode(bhs + ISCSI_BHS_LUN);
+	struct iscsi_tmf_x *x = NULL;
 	bool wait = false, close_after = false;
 
 	switch (func) {
@@ -173,12 +357,17 @@ iscsi_tmf_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 			break;
 		}
 		wait = iscsi_tmf_abort_tasks(conn, bhs + ISCSI_BHS_LUN);
+		/* ABORT TASK SET: this I_T nexus only; the others clear
+		 * the LU's (shared, TST=000) task set. */
+		if (func != SCSI_TMF_ABORT_TASK_SET)
+			x = iscsi_tmf_x_start(conn, lun_id, false, false);
 		break;
 	case SCSI_TMF_TARGET_WARM_RESET:
 	case SCSI_TMF_TARGET_COLD_RESET:
 		wait = iscsi_tmf_abort_tasks(conn, NULL);
 		scsi_tmf_effects(nexus, (enum scsi_tmf)func, 0);
 		close_after = func == SCSI_TMF_TARGET_COLD_RESET;
+		x = iscsi_tmf_x_start(conn, 0, true, close_after);
 		break;
 	case SCSI_TMF_TASK_REASSIGN:
 		/* 11.5.1: needs ErrorRecoveryLevel 2. */
@@ -192,8 +381,9 @@ iscsi_tmf_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 	log_dbg("iscsi: %s: TMF %u lun %llu -> %u", conn->peer_ip, func,
 	    (unsigned long long)lun_id, code);
 
-	rsp = iscsi_pdu_alloc(0);
+	rsp = iscsi_conn_pdu_alloc(conn, 0);
 	if (rsp == NULL) {
+		/* x (if any) is freed by its ready message. */
 		iscsi_pdu_free(pdu);
 		iscsi_conn_close(conn, false);
 		return;
@@ -203,7 +393,7 @@ iscsi_tmf_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 	if (close_after)
 		rsp->flags |= ISCSI_PDU_CLOSE_AFTER;
 	iscsi_pdu_free(pdu);
-	iscsi_tmf_respond(conn, rsp, wait);
+	iscsi_tmf_respond(conn, rsp, wait, x);
 }
 
 /* ---------------- NOP ---------------- */
@@ -223,7 +413,7 @@ iscsi_nop_out_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 		iscsi_pdu_free(pdu);
 		return;
 	}
-	rsp = iscsi_pdu_alloc(0);
+	rsp = iscsi_conn_pdu_alloc(conn, 0);
 	if (rsp == NULL) {
 		iscsi_pdu_free(pdu);
 		iscsi_conn_close(conn, false);
@@ -250,7 +440,7 @@ iscsi_nop_ping(struct iscsi_conn *conn)
 	struct iscsi_pdu *pdu;
 	uint32_t ttt;
 
-	pdu = iscsi_pdu_alloc(0);
+	pdu = iscsi_conn_pdu_alloc(conn, 0);
 	if (pdu == NULL)
 		return;
 	ttt = conn->next_ttt++;
@@ -290,7 +480,7 @@ iscsi_logout_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 		iscsi_pdu_free(pdu);
 		return;
 	}
-	rsp = iscsi_pdu_alloc(0);
+	rsp = iscsi_conn_pdu_alloc(conn, 0);
 	if (rsp == NULL) {
 		iscsi_pdu_free(pdu);
 		iscsi_conn_close(conn, false);

@@ -470,6 +470,38 @@ loop_destroy(struct loop *l)
 	free(l);
 }
 
+/* --- deferred calls --- */
+
+void
+loop_defer(struct loop *l, struct loop_defer *d)
+{
+	if (d->queued)
+		return;
+	d->queued = true;
+	d->next = NULL;
+	if (l->defer_tail != NULL)
+		l->defer_tail->next = d;
+	else
+		l->defer_head = d;
+	l->defer_tail = d;
+}
+
+/* Calls deferred while these run are run too. */
+static void
+loop_defers_run(struct loop *l)
+{
+	struct loop_defer *d;
+
+	while ((d = l->defer_head) != NULL) {
+		l->defer_head = d->next;
+		if (l->defer_head == NULL)
+			l->defer_tail = NULL;
+		d->next = NULL;
+		d->queued = false;
+		d->fn(d->arg);
+	}
+}
+
 static void
 loop_run_one(struct loop *l)
 {
@@ -494,10 +526,12 @@ loop_run_one(struct loop *l)
 				continue;
 			h->cb(l, h->fd, evs[i].events, h->arg);
 		}
+		loop_defers_run(l);
 		loop_fdhs_reap(l);
 	}
 	/* Let already-posted messages run once more (e.g. pool results). */
 	loop_msgs_drain(l, true);
+	loop_defers_run(l);
 	loop_cur = NULL;
 }
 

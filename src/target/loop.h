@@ -53,6 +53,20 @@ void	 loop_fd_del(struct loop *, int fd);
 /* --- messages (any thread) --- */
 int	 loop_post(struct loop *, loop_fn, void *arg);
 
+/* --- deferred calls (only from the owning loop) --- */
+/* Run fn(arg) once after the current batch of events, before the loop
+ * sleeps again (used to coalesce socket writes).  The node is embedded
+ * in its owner and must stay valid until fn has run; deferring a node
+ * already queued does nothing. */
+struct loop_defer {
+	loop_fn		 fn;
+	void		*arg;
+	struct loop_defer *next;
+	bool		 queued;
+};
+
+void	 loop_defer(struct loop *, struct loop_defer *);
+
 /* --- timers (only from the owning loop) --- */
 /* One-shot after ms; re-arm with loop_timer_arm().  Callback on the loop. */
 struct loop_timer *loop_timer_create(struct loop *, loop_fn, void *arg);

@@ -77,6 +77,10 @@ struct loop {
 	uint64_t	 timer_seq;
 	uint64_t	 timer_armed_ns;	/* timer_fd setting, 0 = off */
 
+	/* deferred calls, run before the next epoll_wait */
+	struct loop_defer *defer_head;
+	struct loop_defer *defer_tail;
+
 	/* io_uring (loop_io.c) */
 	bool		 uring_ok;
 	struct io_uring	 ring;

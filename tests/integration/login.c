@@ -5,9 +5,11 @@
  * Target names can be overridden (ITEST_T_OPEN, ITEST_T_CHAP,
  * ITEST_T_MUTUAL, ITEST_T_ACL) to run against another target.
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
@@ -249,6 +251,86 @@ test_reinstatement(void)
 	itest_close(c2);
 }
 
+static void
+busy_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	(void)ctx;
+	(void)status;
+	(void)priv;
+	scsi_free_scsi_task(data);
+}
+
+static long long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reinstatement is asynchronous (the old session closes on its own loop,
+ * the new login's final response follows): an old session with writes in
+ * flight, a chain of reinstatements in quick succession, and another
+ * initiator logging in meanwhile. */
+static void
+test_reinstatement_async(void)
+{
+	struct itest_login l = base(ITEST_INIT_B, t_open);
+	struct itest_login other = base(ITEST_INIT_A, t_open);
+	struct iscsi_context *old, *c, *o;
+	static uint8_t buf[1024 * 1024];
+	const char *err;
+	long long t0, worst = 0, dt;
+	int i, k, ok = 0;
+
+	l.isid_qualifier = 0x4343;
+	other.isid_qualifier = 0x4344;
+	old = itest_connect(&l, &err);
+	itest_check(old != NULL, "reinstatement async: first session");
+	if (old == NULL)
+		return;
+	itest_clear_ua(old, itest_lun());
+	/* Writes in flight on the old session when it is reinstated. */
+	for (k = 0; k < 8; k++)
+		(void)iscsi_write16_task(old, itest_lun(),
+		    (uint64_t)k * sizeof(buf) / 512, buf, sizeof(buf), 512,
+		    0, 0, 0, 0, 0, busy_cb, NULL);
+	for (k = 0; k < 20; k++)
+		(void)iscsi_service(old, POLLOUT);
+	for (i = 0; i < 10; i++) {
+		t0 = ms_now();
+		c = itest_connect(&l, &err);
+		dt = ms_now() - t0;
+		if (dt > worst)
+			worst = dt;
+		if (c == NULL) {
+			itest_check(false, "reinstatement async: login %d: %s",
+			    i, err ? err : "?");
+			break;
+		}
+		/* Another initiator is served meanwhile. */
+		o = itest_connect(&other, &err);
+		itest_check(o != NULL, "reinstatement async: other login %d",
+		    i);
+		if (o)
+			itest_close(o);
+		if (itest_clear_ua(c, itest_lun()) == 0)
+			ok++;
+		if (old != NULL) {
+			iscsi_disconnect(old);
+			iscsi_destroy_context(old);
+		}
+		old = c;
+	}
+	itest_check(ok == i && i == 10, "reinstatement async: %d of 10 "
+	    "reinstated sessions serve commands", ok);
+	itest_check(worst < 3000, "reinstatement async: slowest login %lld "
+	    "ms", worst);
+	if (old != NULL)
+		itest_close(old);
+}
+
 int
 main(void)
 {
@@ -265,6 +347,7 @@ main(void)
 	test_discovery(ITEST_INIT_B, false);
 	test_discovery(ITEST_INIT_A, true);
 	test_reinstatement();
+	test_reinstatement_async();
 	itest_check(itest_daemon_alive(), "daemon still running");
 	return itest_end();
 }

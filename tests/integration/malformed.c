@@ -271,6 +271,100 @@ test_bad_data_digest(void)
 	still_serving(what);
 }
 
+/* A Text Request (non-immediate) with flags and TTT as given. */
+static int
+send_text(struct raw_conn *c, uint8_t flags, uint32_t ttt, const char *text,
+    uint32_t len)
+{
+	uint8_t bhs[RAW_BHS] = { 0x04, flags };
+
+	raw_put_be32(bhs + 16, ++c->itt);
+	raw_put_be32(bhs + 20, ttt);
+	raw_put_be32(bhs + 24, c->cmdsn++);
+	raw_put_be32(bhs + 28, c->expstatsn);
+	return raw_send(c, bhs, NULL, 0, text, len, RAW_OK);
+}
+
+/* READ(10) of len bytes; the largest Data-In segment in *max_seg. */
+static int
+read_segments(struct raw_conn *c, uint32_t len, uint32_t *max_seg)
+{
+	uint8_t cdb[10] = { 0x28 }, bhs[RAW_BHS];
+	struct raw_pdu pdu;
+	int rc, st = -1;
+
+	*max_seg = 0;
+	cdb[7] = (uint8_t)(len / 512 >> 8);
+	cdb[8] = (uint8_t)(len / 512);
+	raw_scsi_bhs(c, bhs, itest_lun(), cdb, 10, true, false, len);
+	if ((rc = raw_send(c, bhs, NULL, 0, NULL, 0, RAW_OK)) != 0)
+		return rc;
+	for (;;) {
+		if ((rc = raw_recv(c, &pdu)) != 0)
+			return rc;
+		if ((pdu.bhs[0] & 0x3f) == RAW_OP_DATA_IN) {
+			if (pdu.dlen > *max_seg)
+				*max_seg = pdu.dlen;
+			if (pdu.bhs[1] & 0x01)
+				st = pdu.bhs[3];
+		} else if ((pdu.bhs[0] & 0x3f) == RAW_OP_SCSI_RSP) {
+			st = pdu.bhs[3];
+		}
+		raw_pdu_free(&pdu);
+		if (st >= 0)
+			return st;
+	}
+}
+
+/* Text Requests in full feature phase: MaxRecvDataSegmentLength declared
+ * again takes effect for later Data-In; malformed requests get a Reject
+ * and the session goes on. */
+static void
+test_text_ffp(void)
+{
+	static const char mrdsl[] = "MaxRecvDataSegmentLength=4096";
+	const char *what = "text in full feature phase";
+	struct raw_conn c;
+	struct raw_pdu pdu;
+	enum raw_outcome o;
+	uint32_t seg;
+	int reason, rc;
+
+	if (!raw_open(&c, false, what))
+		return;
+	itest_check(tur(&c) == 0, "%s: TEST UNIT READY good", what);
+	rc = read_segments(&c, 64 * 1024, &seg);
+	itest_check(rc == 0 && seg > 4096, "%s: 64 KiB READ before: Data-In "
+	    "segments up to %u", what, seg);
+	rc = send_text(&c, 0x80, 0xffffffff, mrdsl, sizeof(mrdsl));
+	if (rc == 0)
+		rc = raw_recv(&c, &pdu);
+	itest_check(rc == 0 && (pdu.bhs[0] & 0x3f) == 0x24 &&
+	    (pdu.bhs[1] & 0x80), "%s: Text Response to "
+	    "MaxRecvDataSegmentLength=4096", what);
+	if (rc == 0)
+		raw_pdu_free(&pdu);
+	rc = read_segments(&c, 64 * 1024, &seg);
+	itest_check(rc == 0 && seg <= 4096 && seg > 0, "%s: 64 KiB READ "
+	    "after: Data-In segments up to %u", what, seg);
+
+	send_text(&c, 0xc0, 0xffffffff, mrdsl, sizeof(mrdsl));
+	o = raw_expect_reject(&c, &reason);
+	itest_check(o == RAW_GOT_REJECT && reason == 0x04, "%s: F and C both set: Reject, protocol error "
+	    "(0x%02x)", what, reason);
+	send_text(&c, 0x80, 0x12345678, "", 0);
+	o = raw_expect_reject(&c, &reason);
+	itest_check(o == RAW_GOT_REJECT && reason == 0x09, "%s: unknown TTT: Reject, invalid PDU field "
+	    "(0x%02x)", what, reason);
+	send_text(&c, 0x80, 0xffffffff, "garbage-without-equals", 23);
+	o = raw_expect_reject(&c, &reason);
+	itest_check(o == RAW_GOT_REJECT && reason == 0x04, "%s: text that does not parse: Reject, protocol "
+	    "error (0x%02x)", what, reason);
+	itest_check(tur(&c) == 0, "%s: session still serves commands", what);
+	raw_close(&c);
+	still_serving(what);
+}
+
 int
 main(void)
 {
@@ -289,6 +383,7 @@ main(void)
 	test_ahs_garbage();
 	test_bad_header_digest();
 	test_bad_data_digest();
+	test_text_ffp();
 	itest_close(good);
 	return itest_end();
 }

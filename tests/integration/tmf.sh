@@ -1,5 +1,5 @@
 #!/bin/sh
-# tmf.sh - ABORT TASK, LOGICAL UNIT RESET and its unit attention (embedded default).
+# tmf.sh - ABORT TASK, LOGICAL UNIT RESET, CLEAR TASK SET across nexuses, TARGET COLD RESET (embedded default).
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 trap tpcd_finish EXIT
 tpcd_start 

@@ -457,6 +457,38 @@ START_TEST(test_reject_pdu)
 }
 END_TEST
 
+/* The pool recycles PDU structs; destroying it with PDUs still out
+ * defers the free to the last of them (ASan checks both). */
+START_TEST(test_pdu_pool)
+{
+	struct iscsi_pdu_pool *pool = iscsi_pdu_pool_create();
+	struct iscsi_pdu *a, *b, *c;
+
+	ck_assert_ptr_nonnull(pool);
+	a = iscsi_pdu_pool_get(pool, 0);
+	b = iscsi_pdu_pool_get(pool, 100);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->data_len, 100);
+	ck_assert_uint_eq(pool->live, 2);
+	a->bhs[0] = 0x21;
+	iscsi_pdu_free(a);
+	ck_assert_uint_eq(pool->live, 1);
+	ck_assert_uint_eq(pool->n_free, 1);
+	c = iscsi_pdu_pool_get(pool, 0);
+	ck_assert_ptr_eq(c, a);			/* recycled ... */
+	ck_assert_int_eq(c->bhs[0], 0);		/* ... and zeroed */
+	ck_assert_ptr_eq(c->pool, pool);
+	iscsi_pdu_free(c);
+	iscsi_pdu_pool_destroy(pool);		/* b still out */
+	ck_assert_uint_eq(b->data[0] = 7, 7);
+	iscsi_pdu_free(b);			/* frees the pool too */
+	a = iscsi_pdu_pool_get(NULL, 8);	/* no pool: plain */
+	ck_assert_ptr_null(a->pool);
+	iscsi_pdu_free(a);
+}
+END_TEST
+
 START_TEST(test_serial_arith)
 {
 	ck_assert(iscsi_sn_lt(1, 2));
@@ -500,6 +532,7 @@ iscsi_pdu_suite(void)
 	tcase_add_test(tc, test_rx_garbage);
 	tcase_add_test(tc, test_tx_layout);
 	tcase_add_test(tc, test_reject_pdu);
+	tcase_add_test(tc, test_pdu_pool);
 	tcase_add_test(tc, test_serial_arith);
 	tcase_add_test(tc, test_alloc_failure);
 	suite_add_tcase(s, tc);

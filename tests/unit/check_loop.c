@@ -164,6 +164,58 @@ START_TEST(test_post_pingpong)
 }
 END_TEST
 
+/* Deferred calls: once per queueing, after the batch, in order; a call
+ * may defer again (it then runs in the same round). */
+static struct loop_defer df_a, df_b;
+static int df_log[8], df_n, df_posted_ran;
+
+static void
+df_fn(void *arg)
+{
+	long v = (long)arg;
+
+	if (df_n < 8)
+		df_log[df_n++] = (int)v;
+	if (v == 1 && df_n == 1)
+		loop_defer(loop_current(), &df_a);	/* again */
+	if (df_n == 3)
+		loops_stop();
+}
+
+static void
+df_posted(void *arg)
+{
+	df_posted_ran = 1;
+}
+
+static void
+df_start(void *arg)
+{
+	df_a.fn = df_fn;
+	df_a.arg = (void *)1L;
+	df_b.fn = df_fn;
+	df_b.arg = (void *)2L;
+	loop_defer(loop_current(), &df_a);
+	loop_defer(loop_current(), &df_a);	/* queued: no-op */
+	loop_defer(loop_current(), &df_b);
+	/* Posted now, runs in a later batch than the deferred calls. */
+	ck_assert_int_eq(loop_post(loop_current(), df_posted, NULL), 0);
+	ck_assert_int_eq(df_n, 0);
+}
+
+START_TEST(test_defer)
+{
+	df_n = 0;
+	df_posted_ran = 0;
+	run_loops(1, df_start, NULL);
+	ck_assert_int_eq(df_n, 3);
+	ck_assert_int_eq(df_log[0], 1);
+	ck_assert_int_eq(df_log[1], 2);
+	ck_assert_int_eq(df_log[2], 1);
+	ck_assert(!df_a.queued && !df_b.queued);
+}
+END_TEST
+
 /* Several foreign threads post bursts to loop 1; FIFO per sender. */
 #define FT_THREADS	4
 #define FT_MSGS		5000
@@ -757,6 +809,7 @@ loop_suite(void)
 	tcase_add_test(tc, test_timers_order);
 	tcase_add_test(tc, test_timer_delay);
 	tcase_add_test(tc, test_post_pingpong);
+	tcase_add_test(tc, test_defer);
 	tcase_add_test(tc, test_post_foreign_threads);
 	tcase_add_test(tc, test_stop_foreign);
 	tcase_add_test(tc, test_pool_done_on_asker);
