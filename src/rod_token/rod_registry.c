@@ -907,6 +907,69 @@ rod_registry_sweep(void)
 	return left;
 }
 
+/* --- listing --- */
+
+int
+rod_registry_foreach(const char *target,
+    bool (*fn)(void *, const struct rod_info *), void *arg)
+{
+	struct rod_info *v;
+	struct rod_entry *e;
+	struct rod_list *l;
+	unsigned int n = 0, i;
+	uint64_t now = rod_now_ms();
+
+	/* a copy, so fn runs unlocked: at most ROD_MAX_TOKENS entries */
+	v = xcalloc(ROD_MAX_TOKENS, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&reg.lock);
+	rod_reg_init_locked();
+	for (l = reg.valid.next; l != &reg.valid && n < ROD_MAX_TOKENS;
+	    l = l->next) {
+		e = rod_of(l);
+		/* idle past its timeout: dead already, the sweep or the
+		 * next lookup only records it */
+		if (rod_idle_locked(e, now))
+			continue;
+		if (target != NULL && strcmp(e->target, target) != 0)
+			continue;
+		v[n].id = e->id;
+		v[n].rod_type = e->rod_type;
+		v[n].block_size = e->block_size;
+		v[n].bytes = e->bytes;
+		memcpy(v[n].naa, e->naa, sizeof(v[n].naa));
+		v[n].timeout_s = (uint32_t)(e->timeout_ms / 1000);
+		v[n].lun = e->lun_id;
+		n++;
+	}
+	pthread_mutex_unlock(&reg.lock);
+	for (i = 0; i < n; i++)
+		if (!fn(arg, &v[i])) {
+			i++;
+			break;
+		}
+	free(v);
+	return (int)i;
+}
+
+void
+rod_info_mgmt_token(const struct rod_info *in, uint8_t *out)
+{
+	struct rod_token_fields f;
+	uint8_t tok[ROD_TOKEN_LEN];
+
+	/* bytes 0-95 of the token depend on these fields only */
+	memset(&f, 0, sizeof(f));
+	f.rod_type = in->rod_type;
+	f.id = in->id;
+	memcpy(f.naa, in->naa, sizeof(f.naa));
+	f.block_size = in->block_size;
+	f.bytes = in->bytes;
+	rod_token_build(&f, tok);
+	memcpy(out, tok, ROD_MGMT_TOKEN_LEN);
+}
+
 void
 rod_registry_stats(struct rod_stats *st)
 {

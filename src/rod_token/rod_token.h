@@ -254,7 +254,7 @@ void	rod_key_fini(void);
 #define ROD_MAX_INACTIVITY_S	300	/* MAXIMUM INACTIVITY TIMEOUT */
 #define ROD_MAX_LIFETIME_S	3600	/* MAXIMUM TOKEN LIFETIME (0106h) */
 #define ROD_TOMBSTONE_MS	(ROD_MAX_INACTIVITY_S * 1000u)
-#define ROD_SWEEP_INTERVAL_MS	5000	/* how often odx calls the sweep */
+#define ROD_SWEEP_INTERVAL_MS	5000	/* how often odx runs the sweep */
 
 
 
@@ -298,7 +298,8 @@ bool	rod_type_supported(uint32_t rod_type, bool with_snapshot);
  * and its inactivity timer restarted; ROD_ZERO: *ent is NULL; errors:
  * *ent is NULL.  The caller must still check that the creator LU
  * (rod_entry_lun()) is in the nexus's LUN map -- if not, TOKEN REVOKED
- * (third-party-copy.md 6.5) -- and put the entry when done.
+ * (third-party-copy.md 6.5), unless the TPG's tpcd_token_scope is
+ * "target" (odx, docs/odx.md) -- and put the entry when done.
  */
 enum rod_err rod_registry_lookup(const uint8_t *tok, size_t len,
 	    const struct scsi_nexus *nexus, struct rod_entry **ent);
@@ -347,13 +348,43 @@ enum rod_err rod_entry_map(const struct rod_entry *, uint64_t rod_off,
  * overlapping tokens (see DESIGN).  nblocks UINT64_MAX: the whole LU. */
 void	rod_registry_write_notify(struct lun *, uint64_t lba,
 	    uint64_t nblocks);
-/* LU reset, resize or removal: revoke all its tokens and drop their LU
- * references as soon as no WUT uses them. */
+/* LU removal (a reload that drops or reopens the storage object, also
+ * to resize it; target.c): revoke all its tokens and drop their LU
+ * references as soon as no WUT uses them.  A LUN or target reset does
+ * not call it: tokens survive resets (docs/rod-tokens.md). */
 void	rod_registry_revoke_lun(struct lun *);
 /* Expire idle tokens and free old tombstones; returns valid tokens left.
- * odx calls it every ROD_SWEEP_INTERVAL_MS from a loop timer; lookups
- * expire lazily too. */
+ * odx runs it every ROD_SWEEP_INTERVAL_MS from a timer on loop 0 while
+ * tokens or tombstones exist; lookups expire lazily too. */
 unsigned int rod_registry_sweep(void);
+
+/* What rod_registry_foreach() shows of a valid token. */
+struct rod_info {
+	uint64_t	 id;
+	uint32_t	 rod_type;
+	uint32_t	 block_size;	/* creator LU */
+	uint64_t	 bytes;		/* NUMBER OF BYTES REPRESENTED */
+	uint8_t		 naa[16];	/* creator LU */
+	uint32_t	 timeout_s;	/* inactivity timeout */
+	/* the creator LU, as an identity to compare with LUN maps: never
+	 * dereference it (it may be gone once the mutex is dropped) */
+	const struct lun *lun;
+};
+/*
+ * Call fn(arg, info) for every valid token -- tokens past their
+ * inactivity timeout or lifetime are left out -- oldest first.  With
+ * target non-NULL, only the tokens issued through that target.  The
+ * entries are copied under the mutex and fn runs unlocked (it may call
+ * the registry); a token may die meanwhile.  fn returns false to stop.
+ * Returns the number of calls made, or -ENOMEM.  For REPORT ALL ROD
+ * TOKENS.
+ */
+int	rod_registry_foreach(const char *target,
+	    bool (*fn)(void *arg, const struct rod_info *), void *arg);
+/* The ROD management token of a listed token: bytes 0-95 of the token
+ * (type, length, id, creator, bytes represented), into out. */
+#define ROD_MGMT_TOKEN_LEN	96
+void	rod_info_mgmt_token(const struct rod_info *, uint8_t *out);
 /* Revoke everything (key rotation). */
 void	rod_registry_revoke_all(void);
 

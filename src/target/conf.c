@@ -482,8 +482,9 @@ cp_storage(struct cp *cp, struct json_object *j, void *obj)
 	};
 	struct conf_storage *so = obj;
 
-	so->block_size = 512;
+	so->block_size = 0;	/* absent: 512, or the device's (block) */
 	so->thin = true;
+	so->write_back = true;	/* absent: rtslib's fileio default */
 	if (cp_object(cp, j, tab, obj) != 0)
 		return -1;
 	/* required keys, in a fixed order for stable messages */
@@ -502,6 +503,7 @@ static int
 cp_storage_check(struct cp *cp, struct conf_storage *so)
 {
 	const char *p = so->plugin;
+	uint32_t bsz;
 	size_t old;
 	int rc = 0;
 
@@ -529,17 +531,20 @@ cp_storage_check(struct cp *cp, struct conf_storage *so)
 		cp_pop(cp, old);
 		return rc;
 	}
-	if (so->size != 0 && so->size < so->block_size) {
+	/* A block device has its own logical block size: 0 takes it. */
+	if (so->block_size == 0 && strcmp(p, "block") != 0)
+		so->block_size = 512;
+	bsz = so->block_size != 0 ? so->block_size : 512;
+	if (so->size != 0 && so->size < bsz) {
 		old = cp_push(cp, "size", 0);
-		rc = cp_fail(cp, "smaller than one block (%u bytes)",
-		    so->block_size);
+		rc = cp_fail(cp, "smaller than one block (%u bytes)", bsz);
 		cp_pop(cp, old);
 		return rc;
 	}
-	if (so->size % so->block_size != 0) {
+	if (so->size % bsz != 0) {
 		old = cp_push(cp, "size", 0);
 		cp_warn(cp, "not a multiple of block_size %u; the last "
-		    "partial block is not used", so->block_size);
+		    "partial block is not used", bsz);
 		cp_pop(cp, old);
 	}
 	/* rtslib's ramdisk is our memory backstore. */
@@ -769,11 +774,31 @@ cp_acl(struct cp *cp, struct json_object *j, void *obj)
 	return cp_object(cp, j, tab, obj);
 }
 
+/* tpcd extension: "nexus" (default) or "target" (docs/odx.md). */
+static int
+cp_tpg_token_scope(struct cp *cp, struct json_object *j, void *obj)
+{
+	struct conf_tpg *t = obj;
+	const char *s;
+
+	if (!json_object_is_type(j, json_type_string))
+		return cp_fail(cp, "must be \"nexus\" or \"target\"");
+	s = json_object_get_string(j);
+	if (strcmp(s, "nexus") == 0)
+		t->token_scope = CONF_TOKEN_SCOPE_NEXUS;
+	else if (strcmp(s, "target") == 0)
+		t->token_scope = CONF_TOKEN_SCOPE_TARGET;
+	else
+		return cp_fail(cp, "must be \"nexus\" or \"target\"");
+	return 0;
+}
+
 static int
 cp_tpg_attributes(struct cp *cp, struct json_object *j, void *obj)
 {
 	static const struct cp_key tab[] = {
 		K_BOOL("authentication", struct conf_tpg, authentication),
+		K_FN("tpcd_token_scope", cp_tpg_token_scope),
 		K_BOOL("generate_node_acls", struct conf_tpg,
 		    generate_node_acls),
 		K_BOOL("demo_mode_write_protect", struct conf_tpg,

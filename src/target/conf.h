@@ -26,7 +26,7 @@ struct conf_storage {
 	char		*dev;		/* path (fileio/block); NULL for mem */
 	char		*wwn;		/* unit serial / NAA seed */
 	uint64_t	 size;		/* bytes; 0 = from file/device */
-	uint32_t	 block_size;	/* 512 or 4096 */
+	uint32_t	 block_size;	/* 512 or 4096; block: 0 = the device's */
 	bool		 write_back;
 	bool		 thin;		/* provisioning: thin by default */
 	bool		 read_only;
@@ -71,6 +71,15 @@ struct conf_param {
 	char		*value;
 };
 
+/* Who may use a ROD token (ODX) in a WRITE USING TOKEN arriving through
+ * a TPG (docs/odx.md "Scope"): TPG attribute tpcd_token_scope. */
+enum conf_token_scope {
+	CONF_TOKEN_SCOPE_NEXUS,		/* "nexus" (default): the using I_T
+					   nexus must map the source LU */
+	CONF_TOKEN_SCOPE_TARGET,	/* "target": any nexus of the
+					   issuing target */
+};
+
 struct conf_tpg {
 	uint16_t	 tag;
 	bool		 enable;
@@ -86,6 +95,7 @@ struct conf_tpg {
 	struct conf_chap chap;			/* TPG-wide (demo mode) */
 	struct conf_param *params;
 	unsigned int	 n_params;
+	enum conf_token_scope token_scope;	/* tpcd extension */
 };
 
 struct conf_target {

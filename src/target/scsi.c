@@ -412,6 +412,8 @@ scsi_tmf_reset_lun(struct lun *lun, uint8_t ascq)
 	struct scsi_tmf_ua u = { .asc = 0x29, .ascq = ascq, .lun = lun };
 
 	pr_lun_reset(lun);	/* SPC-2 reservations end; PRs stay */
+	/* ROD tokens stay valid, as in FreeBSD CTL: a reset changes no
+	 * data (docs/odx.md, "Expiry, resets, LU changes") */
 	target_foreach_nexus(lun, scsi_tmf_ua_one, &u);
 }
 

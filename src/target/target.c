@@ -12,7 +12,9 @@
  * the write lock; nexus_luns_replace() queues REPORTED LUNS DATA HAS
  * CHANGED where a map changed.  A session whose target, TPG or ACL
  * disappeared (or whose TPG was disabled) gets an empty map: access ends
- * at the reload, the connection stays until the initiator drops it.
+ * at the reload, the connection stays until the initiator drops it.  ROD
+ * tokens of an LU the new registry does not keep are revoked
+ * (tgt_revoke_dropped).
  *
  * Locking: one rwlock guards the registry and the nexus list; readers are
  * logins, SendTargets and target_foreach_nexus() from any loop.  Lock
@@ -32,6 +34,7 @@
 #include "conf.h"
 #include "log.h"
 #include "lun.h"
+#include "rod_token/rod_token.h"
 #include "target.h"
 #include "util.h"
 
@@ -66,6 +69,7 @@ struct tgt_tpg {
 	bool		 auth;
 	bool		 demo;
 	bool		 demo_wp;
+	bool		 token_scope_wide;	/* tpcd_token_scope "target" */
 	struct tgt_portal *portals;
 	unsigned int	 n_portals;
 	struct tgt_lun	*luns;
@@ -359,6 +363,7 @@ tgt_build_tpg(struct tgt_reg *r, struct tgt_tpg *g, const struct conf_tpg *cg)
 	g->auth = cg->authentication;
 	g->demo = cg->generate_node_acls;
 	g->demo_wp = cg->demo_mode_write_protect;
+	g->token_scope_wide = cg->token_scope == CONF_TOKEN_SCOPE_TARGET;
 	tgt_chap_copy(&g->chap, &cg->chap, &oom);
 	tgt_params_text(g, cg);
 	g->portals = xcalloc(cg->n_portals + 1, sizeof(*g->portals));
@@ -518,6 +523,31 @@ tgt_map_free(struct nexus_lun *map, unsigned int n)
 	free(map);
 }
 
+/*
+ * ROD tokens name their creator LU object.  An LU the new registry does not
+ * keep (storage object removed, or changed -- a resize included -- and so
+ * reopened as a new LU) is gone for good: writes now reach the new LU and
+ * would never revoke the old one's tokens, so revoke them all now and let
+ * them drop their LU references.  r NULL: every LU (shutdown).
+ */
+static void
+tgt_revoke_dropped(const struct tgt_reg *old, const struct tgt_reg *r)
+{
+	unsigned int i, k;
+
+	for (i = 0; old != NULL && i < old->n_sos; i++) {
+		struct lun *l = old->sos[i].lun;
+
+		if (l == NULL)
+			continue;
+		for (k = 0; r != NULL && k < r->n_sos; k++)
+			if (r->sos[k].lun == l)
+				break;
+		if (r == NULL || k == r->n_sos)
+			rod_registry_revoke_lun(l);
+	}
+}
+
 /* --- public --- */
 
 int
@@ -562,6 +592,7 @@ target_apply(const struct conf *c, char **errmsg)
 	pthread_rwlock_unlock(&tgt_lock);
 	free(maps);
 	free(nmaps);
+	tgt_revoke_dropped(old, r);	/* old still holds its LUs */
 	tgt_reg_free(old);
 	pthread_mutex_unlock(&tgt_apply_lock);
 	log_info("configuration %s applied: %u storage objects, %u targets",
@@ -591,6 +622,7 @@ target_shutdown(void)
 	tgt_nx = NULL;
 	tgt_n_nx = tgt_cap_nx = 0;
 	pthread_rwlock_unlock(&tgt_lock);
+	tgt_revoke_dropped(old, NULL);
 	tgt_reg_free(old);
 	pthread_mutex_unlock(&tgt_apply_lock);
 }
@@ -778,6 +810,23 @@ target_foreach_nexus(const struct lun *lun,
 			fn(nx, arg);
 	}
 	pthread_rwlock_unlock(&tgt_lock);
+}
+
+bool
+target_token_scope_wide(const struct scsi_nexus *nx)
+{
+	const struct tgt_target *t;
+	bool wide = false;
+
+	if (nx == NULL)
+		return false;
+	pthread_rwlock_rdlock(&tgt_lock);
+	t = tgt_find(tgt_cur, nx->target);
+	for (unsigned int i = 0; t != NULL && i < t->n_tpgs; i++)
+		if (t->tpgs[i].tag == nx->tpg_tag && t->tpgs[i].enable)
+			wide = t->tpgs[i].token_scope_wide;
+	pthread_rwlock_unlock(&tgt_lock);
+	return wide;
 }
 
 int

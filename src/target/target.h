@@ -60,6 +60,12 @@ void	target_nexus_unregister(struct scsi_nexus *);
 void	target_foreach_nexus(const struct lun *lun,
 	    void (*fn)(struct scsi_nexus *, void *), void *arg);
 
+/* ROD token scope of the TPG nx belongs to (TPG attribute
+ * tpcd_token_scope, read live so a reload applies at once): true for
+ * "target" (any nexus of the target may use the target's tokens), false
+ * for "nexus" (the default; also when the TPG is gone or disabled). */
+bool	target_token_scope_wide(const struct scsi_nexus *);
+
 /* Portals of enabled TPGs, for the listener. */
 struct target_portal {
 	char		 ip[64];

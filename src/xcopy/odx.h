@@ -145,19 +145,20 @@ enum sense_reason odx_rrti(struct scsi_cmd *);			/* 84h/07h */
 enum sense_reason odx_report_all_tokens(struct scsi_cmd *);	/* 84h/08h */
 
 /*
- * Token scope (docs/odx.md): who may use a token in WRITE USING TOKEN.
- *   ODX_SCOPE_NEXUS  (default) the using I_T nexus must map the source LU
- *                    in its LUN map (and the destination, writable);
- *   ODX_SCOPE_TARGET any nexus of the same target may use it, even
- *                    without the source LU in its map.
+ * Token scope (docs/odx.md "Scope") is per TPG: the TPG attribute
+ * tpcd_token_scope, read through target_token_scope_wide() by WRITE USING
+ * TOKEN and REPORT ALL ROD TOKENS.
+ *
+ * Expiry sweep: every POPULATE TOKEN makes sure a timer on loop 0 runs
+ * rod_registry_sweep() every ROD_SWEEP_INTERVAL_MS (or the interval set
+ * here; $TPCD_ROD_SWEEP_MS at the first PT, for tests) while the registry
+ * holds tokens or tombstones.  odx_sweep_ensure() starts it if needed
+ * (any loop or thread, once loops exist; POPULATE TOKEN calls it after
+ * issuing a token); odx_sweep_running(): armed or posted.
  */
-enum odx_scope {
-	ODX_SCOPE_NEXUS,
-	ODX_SCOPE_TARGET,
-};
-void	odx_set_scope(enum odx_scope);
-/* "nexus" / "target"; -EINVAL otherwise. */
-int	odx_scope_parse(const char *, enum odx_scope *);
+void	odx_sweep_ensure(void);
+void	odx_set_sweep_interval(uint64_t ms);	/* 0: the default */
+bool	odx_sweep_running(void);
 /* Point-in-time snapshots (reflink of the source ranges into an
  * unlinked O_TMPFILE beside the source file) on (default) or off; off,
  * or when cloning fails, tokens are change vulnerable.  Also off when

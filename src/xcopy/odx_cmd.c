@@ -22,7 +22,8 @@
  * WRITE USING TOKEN: parse, register the list ID, verify the token
  * (rod_registry_lookup: length, type, MAC, lifetime, registry state,
  * target), check the scope (the creator LU must be in this nexus's LUN
- * map unless the scope is "target": TOKEN REVOKED otherwise), map the ROD
+ * map unless the TPG's tpcd_token_scope is "target": TOKEN REVOKED
+ * otherwise), map the ROD
  * from OFFSET INTO ROD onto the destination ranges (rod_entry_map) as
  * copy_job steps and run them in the copy engine; the zero ROD token
  * becomes COPY_STEP_ZERO steps (unmap when LBPRZ, else write zeroes).  If
@@ -35,6 +36,16 @@
  * IMMED (both): the command completes GOOD once everything that can be
  * checked up front passed; RRTI / RECEIVE COPY STATUS(LID4) report 12h
  * until the operation ends.
+ *
+ * REPORT ALL ROD TOKENS lists, from the registry (rod_registry_foreach),
+ * the valid tokens the asking nexus could use: issued through its target
+ * and, in "nexus" scope, sourced from an LU in its LUN map.
+ *
+ * Expiry: the first POPULATE TOKEN posts a timer to loop 0 that runs
+ * rod_registry_sweep() every ROD_SWEEP_INTERVAL_MS while the registry
+ * holds tokens or tombstones, so idle tokens drop their LU references
+ * (and snapshots) without waiting for a lookup; then it stops until the
+ * next PT.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,7 +59,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backstore.h"
@@ -59,6 +69,7 @@
 #include "lun_lock.h"
 #include "rod_token/rod_token.h"
 #include "scsi_int.h"
+#include "target.h"
 #include "util.h"
 #include "xcopy/copy_engine.h"
 #include "xcopy/odx.h"
@@ -96,45 +107,7 @@ struct odx_op {
 	uint64_t	 planned;	/* bytes the steps move */
 };
 
-static enum odx_scope odx_scope = ODX_SCOPE_NEXUS;
 static int odx_snapshots = -1;		/* -1: read the environment */
-
-/*
- * Tokens we issued, for REPORT ALL ROD TOKENS: the management token (the
- * first 96 bytes) and when the token will expire if nobody uses it.  The
- * registry has no listing call and holding a reference would keep a
- * token from expiring, so this is our own bookkeeping: deletions,
- * cancellations and uses through odx update it, expiry is computed; a
- * token revoked by a write stays listed until its inactivity timeout.
- */
-struct odx_issued {
-	struct odx_issued *next;
-	uint64_t	 id;
-	uint64_t	 timeout_ms;
-	uint64_t	 expires_ms;
-	uint8_t		 mgmt[ODX_MGMT_LEN];
-};
-static pthread_mutex_t odx_issued_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct odx_issued *odx_issued;
-static unsigned int odx_n_issued;
-
-void
-odx_set_scope(enum odx_scope s)
-{
-	odx_scope = s;
-}
-
-int
-odx_scope_parse(const char *s, enum odx_scope *out)
-{
-	if (s != NULL && strcmp(s, "nexus") == 0)
-		*out = ODX_SCOPE_NEXUS;
-	else if (s != NULL && strcmp(s, "target") == 0)
-		*out = ODX_SCOPE_TARGET;
-	else
-		return -EINVAL;
-	return 0;
-}
 
 void
 odx_set_snapshots(bool on)
@@ -154,74 +127,90 @@ odx_snapshots_enabled(void)
 	return odx_snapshots != 0;
 }
 
-/* --- token bookkeeping for REPORT ALL ROD TOKENS --- */
+/* --- expiry sweep: a timer on loop 0 while the registry is not empty --- */
 
-static uint64_t
-odx_now_ms(void)
+static _Atomic bool odx_sweep_on;		/* timer armed or posted */
+static struct loop_timer *odx_sweep_timer;	/* loop 0 only */
+static _Atomic uint64_t odx_sweep_ms = ROD_SWEEP_INTERVAL_MS;
+
+void
+odx_set_sweep_interval(uint64_t ms)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	atomic_store(&odx_sweep_ms, ms != 0 ? ms : ROD_SWEEP_INTERVAL_MS);
 }
 
-/* Drop expired tokens, and the one with id when drop_id. */
-static void
-odx_issued_prune(bool drop_id, uint64_t id)
+static bool
+odx_sweep_idle(void)
 {
-	struct odx_issued **pp, *i;
-	uint64_t now = odx_now_ms();
+	struct rod_stats st;
 
-	pthread_mutex_lock(&odx_issued_lock);
-	for (pp = &odx_issued; (i = *pp) != NULL;) {
-		if (now < i->expires_ms && !(drop_id && i->id == id)) {
-			pp = &i->next;
-			continue;
+	rod_registry_stats(&st);
+	return st.valid == 0 && st.tombstones == 0;
+}
+
+static void
+odx_sweep_tick(void *arg)
+{
+	struct rod_stats before, after;
+	unsigned int left;
+
+	(void)arg;
+	rod_registry_stats(&before);
+	left = rod_registry_sweep();
+	rod_registry_stats(&after);
+	if (after.expired != before.expired)
+		log_dbg("odx: sweep expired %llu token(s), %u valid, %u "
+		    "tombstone(s)", (unsigned long long)(after.expired -
+		    before.expired), left, after.tombstones);
+	if (odx_sweep_idle()) {
+		atomic_store(&odx_sweep_on, false);
+		/* a PT that issued a token before the flag dropped saw it
+		 * set and posted nothing: keep going for it */
+		if (odx_sweep_idle() || atomic_exchange(&odx_sweep_on, true)) {
+			loop_timer_destroy(odx_sweep_timer);
+			odx_sweep_timer = NULL;
+			return;
 		}
-		*pp = i->next;
-		odx_n_issued--;
-		free(i);
 	}
-	pthread_mutex_unlock(&odx_issued_lock);
+	loop_timer_arm(odx_sweep_timer, atomic_load(&odx_sweep_ms));
 }
 
+/* On loop 0. */
 static void
-odx_issued_touch(uint64_t id)
+odx_sweep_start(void *arg)
 {
-	struct odx_issued *i;
-
-	pthread_mutex_lock(&odx_issued_lock);
-	for (i = odx_issued; i != NULL; i = i->next)
-		if (i->id == id)
-			i->expires_ms = odx_now_ms() + i->timeout_ms;
-	pthread_mutex_unlock(&odx_issued_lock);
-}
-
-static void
-odx_issued_add(uint64_t id, uint32_t timeout_s, const uint8_t *tok)
-{
-	struct odx_issued *i = xcalloc(1, sizeof(*i)), **pp;
-
-	if (i == NULL)
+	(void)arg;
+	if (odx_sweep_timer == NULL)
+		odx_sweep_timer = loop_timer_create(loop_get(0),
+		    odx_sweep_tick, NULL);
+	if (odx_sweep_timer == NULL) {
+		atomic_store(&odx_sweep_on, false);	/* next PT retries */
 		return;
-	i->id = id;
-	i->timeout_ms = (uint64_t)timeout_s * 1000;
-	i->expires_ms = odx_now_ms() + i->timeout_ms;
-	memcpy(i->mgmt, tok, ODX_MGMT_LEN);
-	pthread_mutex_lock(&odx_issued_lock);
-	if (odx_n_issued >= ROD_MAX_TOKENS) {
-		/* the oldest is last */
-		for (pp = &odx_issued; (*pp)->next != NULL;
-		    pp = &(*pp)->next)
-			;
-		free(*pp);
-		*pp = NULL;
-		odx_n_issued--;
 	}
-	i->next = odx_issued;
-	odx_issued = i;
-	odx_n_issued++;
-	pthread_mutex_unlock(&odx_issued_lock);
+	loop_timer_arm(odx_sweep_timer, atomic_load(&odx_sweep_ms));
+}
+
+/* After a token was issued: make sure the sweep runs. */
+void
+odx_sweep_ensure(void)
+{
+	const char *e;
+	struct loop *l0 = loop_get(0);
+	static _Atomic bool env_read;
+
+	if (!atomic_exchange(&env_read, true) &&
+	    (e = getenv("TPCD_ROD_SWEEP_MS")) != NULL && atoi(e) > 0)
+		odx_set_sweep_interval((uint64_t)atoi(e));
+	if (l0 == NULL || atomic_exchange(&odx_sweep_on, true))
+		return;
+	if (loop_post(l0, odx_sweep_start, NULL) != 0)
+		atomic_store(&odx_sweep_on, false);
+}
+
+bool
+odx_sweep_running(void)
+{
+	return atomic_load(&odx_sweep_on);
 }
 
 /* --- write observer: change-vulnerable tokens --- */
@@ -539,9 +528,8 @@ odx_pt_issue(struct odx_op *op)
 		    0);
 		return;
 	}
-	odx_issued_add(rod_entry_id(ent), rc.timeout_s != 0 ? rc.timeout_s :
-	    ROD_DEFAULT_INACTIVITY_S, tok);
 	rod_registry_put(ent);
+	odx_sweep_ensure();
 	odx_finish(op, SENSE_OK, NULL, tok,
 	    op->pt->total_blocks * op->lun->block_size, 0);
 }
@@ -622,8 +610,6 @@ odx_populate_token(struct scsi_cmd *cmd)
 		return r;
 	}
 	immed = op->pt->immed;
-	(void)rod_registry_sweep();
-	odx_issued_prune(false, 0);
 	if (immed)
 		op->cmd = NULL;		/* SBC-3: status now */
 	if (!odx_pt_snapshot(op))
@@ -796,14 +782,10 @@ odx_wut_end(struct odx_op *op, enum sense_reason r,
 		if (r == SENSE_OK && !op->has_snap &&
 		    rod_registry_check(op->rod) == ROD_ERR_REVOKED)
 			r = SENSE_TOKEN_REVOKED;	/* changed under us */
-		if (r == SENSE_OK) {
+		if (r == SENSE_OK)
 			rod_registry_touch(op->rod);
-			odx_issued_touch(rod_entry_id(op->rod));
-		}
-		if (op->wut->del_tkn) {
+		if (op->wut->del_tkn)
 			rod_registry_delete(op->rod);
-			odx_issued_prune(true, rod_entry_id(op->rod));
-		}
 	}
 	if (r == SENSE_OK && op->planned < op->want)
 		cos = ODX_COS_PARTIAL;
@@ -906,8 +888,8 @@ odx_write_using_token(struct scsi_cmd *cmd)
 		creator = rod_entry_lun(op->rod);
 		op->has_snap = rod_entry_snapshot(op->rod) != NULL;
 		/* scope: the nexus must be able to read the source */
-		if (odx_scope == ODX_SCOPE_NEXUS &&
-		    !odx_nexus_maps(cmd->nexus, creator))
+		if (!odx_nexus_maps(cmd->nexus, creator) &&
+		    !target_token_scope_wide(cmd->nexus))
 			r = SENSE_TOKEN_REVOKED;
 		else if (rod_entry_block_size(op->rod) == 0)
 			r = SENSE_TOKEN_CORRUPT;
@@ -993,28 +975,50 @@ odx_rrti(struct scsi_cmd *cmd)
 
 /* --- REPORT ALL ROD TOKENS (84h/08h) --- */
 
+struct odx_rart {
+	struct scsi_nexus *nx;
+	bool		 wide;		/* "target" scope: no map check */
+	uint8_t		*b;
+	unsigned int	 k;
+};
+
+static bool
+odx_rart_one(void *arg, const struct rod_info *in)
+{
+	struct odx_rart *ra = arg;
+
+	/* what this nexus could use (odx_write_using_token's scope) */
+	if (!ra->wide && !odx_nexus_maps(ra->nx, in->lun))
+		return true;
+	rod_info_mgmt_token(in, ra->b + 8 + (size_t)ODX_MGMT_LEN * ra->k++);
+	return ra->k < ODX_RART_MAX;
+}
+
 enum sense_reason
 odx_report_all_tokens(struct scsi_cmd *cmd)
 {
 	uint32_t alloc = get_be32(cmd->cdb + 10);
-	struct odx_issued *i;
-	unsigned int k = 0;
-	uint8_t *b;
+	struct odx_rart ra;
 	size_t n;
 
-	odx_issued_prune(false, 0);
-	b = xcalloc(1, 8 + (size_t)ODX_RART_MAX * ODX_MGMT_LEN);
-	if (b == NULL)
+	memset(&ra, 0, sizeof(ra));
+	ra.nx = cmd->nexus;
+	ra.b = xcalloc(1, 8 + (size_t)ODX_RART_MAX * ODX_MGMT_LEN);
+	if (ra.b == NULL)
 		return SENSE_BUSY;
-	pthread_mutex_lock(&odx_issued_lock);
-	for (i = odx_issued; i != NULL && k < ODX_RART_MAX; i = i->next)
-		memcpy(b + 8 + (size_t)ODX_MGMT_LEN * k++, i->mgmt,
-		    ODX_MGMT_LEN);
-	pthread_mutex_unlock(&odx_issued_lock);
-	n = 8 + (size_t)ODX_MGMT_LEN * k;
-	put_be32(b, (uint32_t)(n - 4));
-	scsi_cmd_data_in(cmd, b, MIN(n, (size_t)alloc));
-	free(b);
+	/* only tokens issued through the target the command came to */
+	if (ra.nx != NULL) {
+		ra.wide = target_token_scope_wide(ra.nx);
+		if (rod_registry_foreach(ra.nx->target != NULL ?
+		    ra.nx->target : "", odx_rart_one, &ra) < 0) {
+			free(ra.b);
+			return SENSE_BUSY;
+		}
+	}
+	n = 8 + (size_t)ODX_MGMT_LEN * ra.k;
+	put_be32(ra.b, (uint32_t)(n - 4));
+	scsi_cmd_data_in(cmd, ra.b, MIN(n, (size_t)alloc));
+	free(ra.b);
 	return SENSE_OK;
 }
 
@@ -1048,7 +1052,6 @@ odx_copy_op_abort(struct scsi_cmd *cmd)
 	if (rod_registry_lookup(sn->token, ODX_TOKEN_LEN, cmd->nexus,
 	    &ent) == ROD_OK) {
 		rod_registry_cancel(ent);
-		odx_issued_prune(true, rod_entry_id(ent));
 		rod_registry_put(ent);
 	}
 	free(sn);

@@ -11,6 +11,20 @@
  *             because the key persists in the state directory;
  *   flood     ROD_MAX_TOKENS + 1 tokens: the last one gets 55/0D.
  *
+ * Modes for odx_scope.sh (conf/odx_scope.json: two targets on one portal,
+ * "wide" with TPG attribute tpcd_token_scope "target", "narrow" with the
+ * default "nexus"; LUNs 0 ssrc, 1 sdst, 2 sgone for init-a, init-b maps
+ * only sdst as its LUN 0):
+ *   scope            who may use and who sees (REPORT ALL ROD TOKENS) a
+ *                    token under each scope; tokens survive a LUN RESET;
+ *   sweep            a token with a 1 s inactivity timeout, left alone
+ *                    (odx_scope.sh checks the log for the sweep);
+ *   reload-save DIR  tokens on sgone and ssrc of the wide target, saved;
+ *   reload-check DIR after a reload that removes sgone, resizes ssrc and
+ *                    makes "narrow" target-wide: both saved tokens are
+ *                    revoked (23/06), and init-b may now use a narrow
+ *                    target token.
+ *
  * LUNs for init-a (target iqn.2026-11.org.tpcd:odx): 0 src fileio 64 MiB,
  * 1 dst fileio 64 MiB, 2 zer fileio 64 MiB, 3 mem 16 MiB, 4 xsrc and
  * 5 xdst fileio 64 MiB on a reflink filesystem when odx.sh could mount
@@ -379,9 +393,9 @@ all_zero(struct iscsi_context *ctx, int lun, uint64_t lba, uint32_t n)
 }
 
 static struct iscsi_context *
-login(const char *init)
+login_t(const char *init, const char *target)
 {
-	struct itest_login l = { .initiator = init, .target = ODX_T,
+	struct itest_login l = { .initiator = init, .target = target,
 	    .immediate_data = -1, .initial_r2t = -1 };
 	const char *err = NULL;
 	struct iscsi_context *c = itest_connect(&l, &err);
@@ -394,6 +408,12 @@ login(const char *init)
 	for (i = 0; i < 8; i++)
 		itest_clear_ua(c, i);
 	return c;
+}
+
+static struct iscsi_context *
+login(const char *init)
+{
+	return login_t(init, ODX_T);
 }
 
 /* --- tests --- */
@@ -904,6 +924,199 @@ do_flood(void)
 	return itest_end();
 }
 
+/* --- scope, listing, reset, reload (odx_scope.sh) --- */
+
+#define WIDE_T		"iqn.2026-11.org.tpcd:odx-wide"
+#define NARROW_T	"iqn.2026-11.org.tpcd:odx-narrow"
+#define S_SRC		0
+#define S_DST		1
+#define S_GONE		2
+
+/* REPORT ALL ROD TOKENS on ctx: does it list tok (its first 96 bytes)?
+ * *count gets the number of tokens listed. */
+static bool
+rart_lists(struct iscsi_context *ctx, int lun, const uint8_t *tok,
+    int *count)
+{
+	uint8_t c[16];
+	struct res r;
+	bool found = false;
+	int off;
+
+	memset(c, 0, sizeof(c));
+	c[0] = 0x84;
+	c[1] = 0x08;
+	put32(c + 10, 8192);
+	cmd(ctx, lun, c, NULL, 0, 8192, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD && r.data_len >= 8 &&
+	    (int)be32(r.data) + 4 >= r.data_len &&
+	    (be32(r.data) - 4) % 96 == 0, "REPORT ALL ROD TOKENS: %s, %d "
+	    "bytes", rs(&r), r.data_len);
+	for (off = 8; off + 96 <= r.data_len; off += 96)
+		found |= memcmp(r.data + off, tok, 96) == 0;
+	if (count != NULL)
+		*count = r.data_len >= 8 ? (int)(be32(r.data) - 4) / 96 : -1;
+	return found;
+}
+
+static int
+do_scope(void)
+{
+	struct range s[1] = { { 100, 64 } }, d[1] = { { 1000, 64 } };
+	struct iscsi_context *wa, *wb, *na, *nb;
+	uint8_t wtok[512], ntok[512];
+	uint64_t hs;
+	struct res r;
+
+	itest_begin("odx-scope", 120);
+	wa = login_t(ITEST_INIT_A, WIDE_T);
+	wb = login_t(ITEST_INIT_B, WIDE_T);
+	na = login_t(ITEST_INIT_A, NARROW_T);
+	nb = login_t(ITEST_INIT_B, NARROW_T);
+	fill(wa, S_SRC, 100, 64, BS, 5);
+	hs = sum_ranges(wa, S_SRC, s, 1, BS, 0, UINT64_MAX);
+	if (!make_token(wa, S_SRC, s, 1, 0, wtok) ||
+	    !make_token(na, S_SRC, s, 1, 0, ntok))
+		return itest_end();
+
+	/* "target" scope: init-b does not map ssrc, yet may use the token */
+	wut(wb, 0, next_id++, false, false, 0, wtok, d, 1, &r);
+	itest_check(r.status == SCSI_STATUS_GOOD &&
+	    sum_ranges(wb, 0, d, 1, BS, 0, UINT64_MAX) == hs,
+	    "tpcd_token_scope target: a session without the source LU "
+	    "copies with the token: %s", rs(&r));
+	/* "nexus" scope (default): it may not */
+	wut(nb, 0, next_id++, false, false, 0, ntok, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x23, 0x06), "tpcd_token_scope nexus: "
+	    "a session without the source LU: TOKEN REVOKED 23/06: %s",
+	    rs(&r));
+	/* never across targets */
+	wut(na, S_DST, next_id++, false, false, 0, wtok, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x23, 0x02), "token of the other "
+	    "target: REMOTE TOKEN USAGE 23/02: %s", rs(&r));
+
+	/* REPORT ALL ROD TOKENS lists what the session could use */
+	itest_check(rart_lists(wb, 0, wtok, NULL), "target scope: init-b "
+	    "sees the wide target's token");
+	itest_check(!rart_lists(wb, 0, ntok, NULL), "init-b does not see "
+	    "the other target's token");
+	itest_check(rart_lists(na, S_SRC, ntok, NULL) &&
+	    !rart_lists(na, S_SRC, wtok, NULL), "init-a on the narrow "
+	    "target sees its token only");
+	itest_check(!rart_lists(nb, 0, ntok, NULL), "nexus scope: init-b "
+	    "does not see a token of an LU it does not map");
+	/* a token killed by a write is not listed any more */
+	fill(na, S_SRC, 120, 1, BS, 9);
+	itest_check(!rart_lists(na, S_SRC, ntok, NULL) &&
+	    !rart_lists(wa, S_SRC, wtok, NULL), "tokens revoked by a write "
+	    "to their source are not listed");
+
+	/* tokens survive a LUN RESET of their source (as in CTL) */
+	if (make_token(na, S_SRC, s, 1, 0, ntok)) {
+		hs = sum_ranges(na, S_SRC, s, 1, BS, 0, UINT64_MAX);
+		itest_check(iscsi_task_mgmt_lun_reset_sync(na, S_SRC) == 0,
+		    "LUN RESET of the source LU");
+		itest_clear_ua(na, S_SRC);
+		wut(na, S_DST, next_id++, false, false, 0, ntok, d, 1, &r);
+		itest_check(r.status == SCSI_STATUS_GOOD &&
+		    sum_ranges(na, S_DST, d, 1, BS, 0, UINT64_MAX) == hs,
+		    "the token still works after a LUN RESET: %s", rs(&r));
+		itest_check(rart_lists(na, S_SRC, ntok, NULL), "and is still "
+		    "listed");
+	}
+	itest_close(wa);
+	itest_close(wb);
+	itest_close(na);
+	itest_close(nb);
+	return itest_end();
+}
+
+static int
+do_sweep(void)
+{
+	struct range s[1] = { { 0, 8 } };
+	struct iscsi_context *a;
+	uint8_t tok[512];
+
+	itest_begin("odx-sweep", 60);
+	a = login_t(ITEST_INIT_A, NARROW_T);
+	if (make_token(a, S_SRC, s, 1, 1, tok)) {
+		sleep(3);
+		/* nothing looked it up: only the sweep can have expired it */
+		itest_check(!rart_lists(a, S_SRC, tok, NULL), "a token idle "
+		    "past its 1 s timeout is not listed");
+	}
+	itest_close(a);
+	return itest_end();
+}
+
+static void
+tok_file(const char *dir, const char *name, uint8_t *tok, bool save)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, save ? "wb" : "rb");
+	itest_check(f != NULL && (save ? fwrite(tok, 1, 512, f) :
+	    fread(tok, 1, 512, f)) == 512, "%s %s", save ? "save" : "read",
+	    path);
+	if (f != NULL)
+		fclose(f);
+}
+
+static int
+do_reload_save(const char *dir)
+{
+	struct range s[1] = { { 0, 64 } };
+	struct iscsi_context *a;
+	uint8_t tok[512];
+
+	itest_begin("odx-reload-save", 60);
+	a = login_t(ITEST_INIT_A, WIDE_T);
+	if (make_token(a, S_GONE, s, 1, 300, tok))
+		tok_file(dir, "gone.token", tok, true);
+	if (make_token(a, S_SRC, s, 1, 300, tok))
+		tok_file(dir, "resized.token", tok, true);
+	itest_close(a);
+	return itest_end();
+}
+
+static int
+do_reload_check(const char *dir)
+{
+	struct range s[1] = { { 0, 64 } }, d[1] = { { 2000, 64 } };
+	struct iscsi_context *a, *na, *nb;
+	uint8_t tok[512];
+	struct res r;
+
+	itest_begin("odx-reload-check", 60);
+	a = login_t(ITEST_INIT_A, WIDE_T);
+	/* target scope: only the registry can refuse these */
+	tok_file(dir, "gone.token", tok, false);
+	wut(a, S_DST, next_id++, false, false, 0, tok, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x23, 0x06), "token of an LU removed "
+	    "by a reload: TOKEN REVOKED 23/06: %s", rs(&r));
+	tok_file(dir, "resized.token", tok, false);
+	wut(a, S_DST, next_id++, false, false, 0, tok, d, 1, &r);
+	itest_check(sense_is(&r, 5, 0x23, 0x06), "token of an LU resized "
+	    "by a reload: TOKEN REVOKED 23/06: %s", rs(&r));
+	itest_close(a);
+	/* the narrow target is target-wide now: no new login needed for
+	 * the scope, but the sessions are new here anyway */
+	na = login_t(ITEST_INIT_A, NARROW_T);
+	nb = login_t(ITEST_INIT_B, NARROW_T);
+	if (make_token(na, S_SRC, s, 1, 0, tok)) {
+		wut(nb, 0, next_id++, false, false, 0, tok, d, 1, &r);
+		itest_check(r.status == SCSI_STATUS_GOOD, "after the reload "
+		    "set tpcd_token_scope target: init-b uses the token: %s",
+		    rs(&r));
+	}
+	itest_close(na);
+	itest_close(nb);
+	return itest_end();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -915,6 +1128,14 @@ main(int argc, char **argv)
 		return do_restart(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "flood") == 0)
 		return do_flood();
+	if (argc == 2 && strcmp(argv[1], "scope") == 0)
+		return do_scope();
+	if (argc == 2 && strcmp(argv[1], "sweep") == 0)
+		return do_sweep();
+	if (argc == 3 && strcmp(argv[1], "reload-save") == 0)
+		return do_reload_save(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "reload-check") == 0)
+		return do_reload_check(argv[2]);
 	itest_begin("odx", 600);
 	a = login(ITEST_INIT_A);
 	t_vpd(a);

@@ -21,6 +21,7 @@
 #include "conf_int.h"
 #include "log.h"
 #include "lun.h"
+#include "rod_token/rod_token.h"
 #include "target.h"
 #include "util.h"
 
@@ -261,6 +262,12 @@ static const struct {
 	{ "{\"targets\":{}}", "x.json: targets: must be an array" },
 	{ "[]", "x.json: top level: must be an object" },
 	{ "{\"tpcd\":{\"loops\":0}}", "x.json: tpcd.loops: must be 1..1024" },
+	{ DOC(SO_MEM, "{\"attributes\":{\"tpcd_token_scope\":\"all\"}}"),
+	  "x.json: targets[0].tpgs[0].attributes.tpcd_token_scope: must be "
+	  "\"nexus\" or \"target\"" },
+	{ DOC(SO_MEM, "{\"attributes\":{\"tpcd_token_scope\":1}}"),
+	  "x.json: targets[0].tpgs[0].attributes.tpcd_token_scope: must be "
+	  "\"nexus\" or \"target\"" },
 	{ "{\n  \"targets\": [\n    }\n", "x.json: line 3 column 5: JSON "
 	  "syntax error: unexpected character" },
 	{ "{\"targets\": []", "x.json: line 1 column 15: JSON syntax error: "
@@ -710,6 +717,131 @@ START_TEST(nexus_maps_and_reload)
 }
 END_TEST
 
+/* --- ROD tokens: scope per TPG, revocation when a reload drops an LU --- */
+
+#define SCOPE_JSON(m0size, scope, so_m1, lun_m1) \
+"{\"storage_objects\":[" \
+" {\"plugin\":\"mem\",\"name\":\"m0\",\"size\":\"" m0size "\"}" \
+ so_m1 "]," \
+" \"targets\":[" \
+" {\"fabric\":\"iscsi\",\"wwn\":\"" T1 "\",\"tpgs\":[{\"tag\":1," \
+"  \"attributes\":{\"generate_node_acls\":1" scope "}," \
+"  \"luns\":[{\"index\":0,\"storage_object\":\"/backstores/mem/m0\"}" \
+   lun_m1 "]}," \
+"  {\"tag\":2,\"attributes\":{\"generate_node_acls\":1}}]}," \
+" {\"fabric\":\"iscsi\",\"wwn\":\"" T2 "\",\"tpgs\":[{\"tag\":1," \
+"  \"attributes\":{\"generate_node_acls\":1," \
+"   \"tpcd_token_scope\":\"nexus\"}," \
+"  \"luns\":[{\"index\":0,\"storage_object\":\"/backstores/mem/m0\"}]}]}" \
+"]}"
+#define SCOPE_SO_M1 ",{\"plugin\":\"mem\",\"name\":\"m1\",\"size\":\"1M\"}"
+#define SCOPE_LUN_M1 ",{\"index\":1,\"storage_object\":\"/backstores/mem/m1\"}"
+#define SCOPE_WIDE ",\"tpcd_token_scope\":\"target\""
+
+static struct rod_entry *
+scope_token(struct lun *lu, struct scsi_nexus *nx)
+{
+	static const struct rod_range r = { .lba = 0, .nblocks = 8 };
+	struct rod_entry *e = NULL;
+	struct rod_create c;
+	uint8_t tok[ROD_TOKEN_LEN];
+
+	memset(&c, 0, sizeof(c));
+	c.lun = lu;
+	c.nexus = nx;
+	c.ranges = &r;
+	c.n_ranges = 1;
+	ck_assert_int_eq(rod_registry_create(&c, tok, &e), 0);
+	return e;
+}
+
+/* The LU at lun_id in nx's map, referenced. */
+static struct lun *
+scope_lun(struct scsi_nexus *nx, uint64_t lun_id)
+{
+	struct lun *l = nexus_lun_get(nx, lun_id, NULL);
+
+	ck_assert_ptr_nonnull(l);
+	return l;
+}
+
+START_TEST(token_scope_and_revoke)
+{
+	static const uint8_t isid[6] = { 0x80, 0, 0, 0, 0, 2 };
+	struct scsi_nexus *n1, *n1t2, *n2;
+	struct rod_entry *e0, *e1, *e2;
+	struct lun *m0, *m0b, *m1;
+	struct conf *c;
+
+	c = reg_conf(SCOPE_JSON("1M", SCOPE_WIDE, SCOPE_SO_M1, SCOPE_LUN_M1));
+	ck_assert_int_eq(c->targets[0].tpgs[0].token_scope,
+	    CONF_TOKEN_SCOPE_TARGET);
+	ck_assert_int_eq(c->targets[0].tpgs[1].token_scope,
+	    CONF_TOKEN_SCOPE_NEXUS);		/* default */
+	ck_assert_int_eq(c->targets[1].tpgs[0].token_scope,
+	    CONF_TOKEN_SCOPE_NEXUS);
+	conf_free(c);
+	ck_assert_int_eq(rod_key_init(NULL), 0);
+	reg_apply(SCOPE_JSON("1M", SCOPE_WIDE, SCOPE_SO_M1, SCOPE_LUN_M1));
+	n1 = nexus_create(I1, isid, T1, 1);
+	n1t2 = nexus_create(I1, isid, T1, 2);
+	n2 = nexus_create(I2, isid, T2, 1);
+	ck_assert_int_eq(target_nexus_register(n1), 0);
+	ck_assert_int_eq(target_nexus_register(n2), 0);
+
+	/* per TPG, read live */
+	ck_assert(target_token_scope_wide(n1));
+	ck_assert(!target_token_scope_wide(n1t2));
+	ck_assert(!target_token_scope_wide(n2));
+	ck_assert(!target_token_scope_wide(NULL));
+
+	m0 = scope_lun(n1, 0);
+	m1 = scope_lun(n1, 1);
+	e0 = scope_token(m0, n1);
+	e1 = scope_token(m1, n1);
+
+	/* m1 removed, scope back to "nexus": m1's token is revoked, m0's
+	 * stays; the scope follows without a new login */
+	reg_apply(SCOPE_JSON("1M", "", "", ""));
+	ck_assert(!target_token_scope_wide(n1));
+	ck_assert_int_eq(rod_registry_check(e1), ROD_ERR_REVOKED);
+	ck_assert_int_eq(rod_registry_check(e0), ROD_OK);
+	rod_registry_put(e1);
+	ck_assert_uint_eq(m1->refcnt, 1);	/* ours only */
+	ck_assert_uint_eq(m1->rod_tokens, 0);
+	lun_put(m1);
+
+	/* m0 resized: a new LU; the old one's tokens are revoked and drop
+	 * their LU reference */
+	reg_apply(SCOPE_JSON("2M", SCOPE_WIDE, "", ""));
+	ck_assert(target_token_scope_wide(n1));
+	ck_assert_int_eq(rod_registry_check(e0), ROD_ERR_REVOKED);
+	m0b = scope_lun(n1, 0);
+	ck_assert_ptr_ne(m0b, m0);
+	rod_registry_put(e0);
+	ck_assert_uint_eq(m0->refcnt, 1);
+	ck_assert_uint_eq(m0->rod_tokens, 0);
+	lun_put(m0);
+
+	/* an unchanged reload keeps tokens; shutdown revokes them */
+	e2 = scope_token(m0b, n2);
+	reg_apply(SCOPE_JSON("2M", SCOPE_WIDE, "", ""));
+	ck_assert_int_eq(rod_registry_check(e2), ROD_OK);
+	target_nexus_unregister(n1);
+	target_nexus_unregister(n2);
+	nexus_destroy(n1);
+	nexus_destroy(n1t2);
+	nexus_destroy(n2);
+	target_shutdown();
+	ck_assert_int_eq(rod_registry_check(e2), ROD_ERR_REVOKED);
+	rod_registry_put(e2);
+	ck_assert_uint_eq(m0b->refcnt, 1);
+	lun_put(m0b);
+	rod_registry_fini();
+	rod_key_fini();
+}
+END_TEST
+
 static char *
 slurp(const char *path)
 {
@@ -856,6 +988,7 @@ conf_suite(void)
 	tcase_add_test(tc, nexus_maps_and_reload);
 	tcase_add_test(tc, oom_apply);
 	tcase_add_test(tc, concurrent_reload);
+	tcase_add_test(tc, token_scope_and_revoke);
 	suite_add_tcase(s, tc);
 	return s;
 }

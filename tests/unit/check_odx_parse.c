@@ -469,19 +469,6 @@ START_TEST(vpd_rod)
 }
 END_TEST
 
-START_TEST(scope_parse)
-{
-	enum odx_scope sc = ODX_SCOPE_TARGET;
-
-	ck_assert_int_eq(odx_scope_parse("nexus", &sc), 0);
-	ck_assert_int_eq(sc, ODX_SCOPE_NEXUS);
-	ck_assert_int_eq(odx_scope_parse("target", &sc), 0);
-	ck_assert_int_eq(sc, ODX_SCOPE_TARGET);
-	ck_assert_int_eq(odx_scope_parse("Target", &sc), -EINVAL);
-	ck_assert_int_eq(odx_scope_parse(NULL, &sc), -EINVAL);
-}
-END_TEST
-
 int
 main(void)
 {
@@ -499,7 +486,6 @@ main(void)
 	tcase_add_test(tc, wut_errors);
 	tcase_add_test(tc, map_model);
 	tcase_add_test(tc, vpd_rod);
-	tcase_add_test(tc, scope_parse);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -342,6 +342,99 @@ START_TEST(test_expiry)
 }
 END_TEST
 
+/* --- listing (REPORT ALL ROD TOKENS) --- */
+
+struct seen {
+	unsigned int	 n, stop_after;
+	uint64_t	 id[8];
+	struct rod_info	 info[8];
+};
+
+static bool
+seen_fn(void *arg, const struct rod_info *in)
+{
+	struct seen *sn = arg;
+	struct rod_stats st;
+
+	rod_registry_stats(&st);	/* fn runs unlocked */
+	if (sn->n < 8) {
+		sn->id[sn->n] = in->id;
+		sn->info[sn->n] = *in;
+	}
+	sn->n++;
+	return sn->stop_after == 0 || sn->n < sn->stop_after;
+}
+
+static struct seen
+list(const char *target, unsigned int stop_after)
+{
+	struct seen sn;
+	int rc;
+
+	memset(&sn, 0, sizeof(sn));
+	sn.stop_after = stop_after;
+	rc = rod_registry_foreach(target, seen_fn, &sn);
+	ck_assert_int_eq(rc, (int)sn.n);
+	return sn;
+}
+
+START_TEST(test_foreach)
+{
+	uint8_t ta[ROD_TOKEN_LEN], tb[ROD_TOKEN_LEN], tc[ROD_TOKEN_LEN];
+	uint8_t mgmt[ROD_MGMT_TOKEN_LEN];
+	struct rod_create c;
+	struct seen sn;
+
+	ck_assert_int_eq(list(NULL, 0).n, 0);
+	ck_assert_int_eq(mk(&lu_a, ranges2, 2, 0, ta, NULL), 0);
+	ck_assert_int_eq(mk(&lu_b, ranges2, 1, 5, tb, NULL), 0);
+	memset(&c, 0, sizeof(c));
+	c.lun = &lu_a;
+	c.nexus = &nx2;			/* through the other target */
+	c.ranges = ranges2;
+	c.n_ranges = 2;
+	ck_assert_int_eq(rod_registry_create(&c, tc, NULL), 0);
+
+	/* per target, oldest first, with what REPORT ALL ROD TOKENS needs */
+	sn = list(tgt1, 0);
+	ck_assert_uint_eq(sn.n, 2);
+	ck_assert_uint_eq(sn.id[0], get_be64(ta + ROD_OFF_ID));
+	ck_assert_uint_eq(sn.id[1], get_be64(tb + ROD_OFF_ID));
+	ck_assert_ptr_eq(sn.info[0].lun, &lu_a);
+	ck_assert_ptr_eq(sn.info[1].lun, &lu_b);
+	ck_assert_uint_eq(sn.info[0].bytes, 15 * 512);
+	ck_assert_uint_eq(sn.info[1].bytes, 10 * 512);
+	ck_assert_uint_eq(sn.info[0].block_size, 512);
+	ck_assert_uint_eq(sn.info[0].rod_type, ROD_TYPE_PIT_DEFAULT);
+	ck_assert_uint_eq(sn.info[0].timeout_s, ROD_DEFAULT_INACTIVITY_S);
+	ck_assert_uint_eq(sn.info[1].timeout_s, 5);
+	ck_assert_mem_eq(sn.info[1].naa, lu_b.naa, 16);
+	/* the management token is the token's first 96 bytes */
+	rod_info_mgmt_token(&sn.info[0], mgmt);
+	ck_assert_mem_eq(mgmt, ta, ROD_MGMT_TOKEN_LEN);
+	rod_info_mgmt_token(&sn.info[1], mgmt);
+	ck_assert_mem_eq(mgmt, tb, ROD_MGMT_TOKEN_LEN);
+	sn = list(tgt2, 0);
+	ck_assert_uint_eq(sn.n, 1);
+	ck_assert_uint_eq(sn.id[0], get_be64(tc + ROD_OFF_ID));
+	ck_assert_uint_eq(list(NULL, 0).n, 3);
+	ck_assert_uint_eq(list("iqn.2024-01.test:none", 0).n, 0);
+	/* fn can stop the walk */
+	ck_assert_uint_eq(list(NULL, 2).n, 2);
+
+	/* dead tokens are not listed: revoked by a write, idle past the
+	 * timeout (before any sweep or lookup noticed), deleted */
+	rod_registry_write_notify(&lu_a, 105, 1);
+	sn = list(NULL, 0);
+	ck_assert_uint_eq(sn.n, 1);
+	ck_assert_uint_eq(sn.id[0], get_be64(tb + ROD_OFF_ID));
+	fake_ms += 5000;
+	ck_assert_uint_eq(list(NULL, 0).n, 0);
+	ck_assert_int_eq(use(tb, &nx1), ROD_ERR_EXPIRED);
+	ck_assert_uint_eq(list(NULL, 0).n, 0);
+}
+END_TEST
+
 START_TEST(test_lifetime)
 {
 	uint8_t tok[ROD_TOKEN_LEN];
@@ -866,6 +959,7 @@ rod_suite(void)
 	tcase_add_test(tc, test_verify_order);
 	tcase_add_test(tc, test_signed_unregistered);
 	tcase_add_test(tc, test_expiry);
+	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_lifetime);
 	tcase_add_test(tc, test_delete_cancel_revoke);
 	tcase_add_test(tc, test_write_notify);
