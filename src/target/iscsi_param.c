@@ -727,12 +727,33 @@ iscsi_param_negotiate_list(struct iscsi_negot *n,
 	return 0;
 }
 
+/* Does rsp already hold a pair for key (an answer to the initiator's
+ * declaration, e.g. "Reject")?  A key appears once per text (RFC 7143
+ * 6.1), so our own declaration then waits for the next response. */
+static bool
+iscsi_param_buf_has(const struct iscsi_param_buf *rsp, const char *key)
+{
+	size_t off = 0, klen = strlen(key);
+
+	while (off < rsp->len) {
+		const char *pair = rsp->data + off;
+		size_t n = strnlen(pair, rsp->len - off);
+
+		if (n > klen && pair[klen] == '=' &&
+		    memcmp(pair, key, klen) == 0)
+			return true;
+		off += n + 1;
+	}
+	return false;
+}
+
 int
 iscsi_param_declare(struct iscsi_negot *n, struct iscsi_param_buf *rsp)
 {
 	int rc;
 
-	if (!n->mrdsl_declared) {
+	if (!n->mrdsl_declared &&
+	    !iscsi_param_buf_has(rsp, "MaxRecvDataSegmentLength")) {
 		rc = iscsi_param_buf_add_u32(rsp, "MaxRecvDataSegmentLength",
 		    n->params.max_recv_dsl);
 		if (rc != 0)
