@@ -21,7 +21,7 @@ FUZZ_REPLAYS = tests/fuzz/replay_text_keys tests/fuzz/replay_chap \
 	tests/fuzz/replay_odx_parse tests/fuzz/replay_rod_verify
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regress tests/fuzz/pending \
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regress \
 	tests/fuzz/run-short.sh \
 	tests/fuzz/make-seeds.py
 
