@@ -9,9 +9,9 @@
  * NVMe Copy) that may answer -EOPNOTSUPP/-EXDEV/-EINVAL, after which the
  * caller falls back to reads and writes.
  *
- * Plugins: "fileio" (bs_file), "mem" (bs_mem, tests), later "block",
- * "nvme".  One struct backstore per storage object, owned by the LUN
- * registry and shared (refcounted) by every LUN that maps it.
+ * Plugins: "fileio" (bs_file), "block" (bs_block), "mem" (bs_mem,
+ * tests), later "nvme".  One struct backstore per storage object, owned
+ * by the LUN registry and shared (refcounted) by every LUN that maps it.
  */
 #ifndef TPCD_BACKSTORE_H
 #define TPCD_BACKSTORE_H
@@ -139,5 +139,7 @@ extern const struct backstore_ops bs_file_ops;
 int	bs_file_copy(struct backstore *dst, struct backstore *src,
 	    const struct bs_extent *, struct bs_io *);
 extern const struct backstore_ops bs_mem_ops;
+/* "block": a block device or partition, O_DIRECT (bs_block.c). */
+extern const struct backstore_ops bs_block_ops;
 
 #endif

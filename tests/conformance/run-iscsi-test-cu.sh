@@ -127,7 +127,7 @@ run_lu()
 	parse "$d/all.out" > "$d/all.res"
 	parse "$d/extra.out" > "$d/extra.res"
 	# Results of the dedicated runs replace those of the ALL run.
-	awk 'NR == FNR { x[$2] = $1; next }
+	awk 'FILENAME == ARGV[1] { x[$2] = $1; next }
 	     { print (($2 in x) ? x[$2] : $1), $2 }' \
 	    "$d/extra.res" "$d/all.res" > "$d/final.res"
 	if [ ! -s "$d/final.res" ]; then

@@ -441,7 +441,7 @@ static const char reg_json[] =
 "{\"storage_objects\":["
 " {\"plugin\":\"mem\",\"name\":\"m0\",\"size\":\"1M\"},"
 " {\"plugin\":\"mem\",\"name\":\"m1\",\"size\":\"2M\"},"
-" {\"plugin\":\"block\",\"name\":\"b0\",\"dev\":\"/dev/null\"}],"
+" {\"plugin\":\"pscsi\",\"name\":\"b0\",\"dev\":\"/dev/null\"}],"
 " \"targets\":["
 " {\"fabric\":\"iscsi\",\"wwn\":\"" T1 "\",\"tpgs\":[{\"tag\":1,"
 "  \"portals\":[{\"ip_address\":\"127.0.0.1\",\"port\":3260},"
@@ -450,7 +450,7 @@ static const char reg_json[] =
 "  \"parameters\":{\"MaxBurstLength\":\"65536\",\"IFMarker\":\"No\"},"
 "  \"luns\":[{\"index\":0,\"storage_object\":\"/backstores/mem/m0\"},"
 "   {\"index\":1,\"storage_object\":\"/backstores/mem/m1\"},"
-"   {\"index\":2,\"storage_object\":\"/backstores/block/b0\"}],"
+"   {\"index\":2,\"storage_object\":\"/backstores/pscsi/b0\"}],"
 "  \"node_acls\":[{\"node_wwn\":\"" I1 "\",\"chap_userid\":\"u1\","
 "   \"chap_password\":\"p1-secret-123\",\"chap_mutual_userid\":\"t\","
 "   \"chap_mutual_password\":\"mutual-secret\","
@@ -607,7 +607,7 @@ START_TEST(nexus_maps_and_reload)
 	ck_assert_int_eq(target_nexus_register(n1), 0);
 	ck_assert_int_eq(target_nexus_register(n2), 0);
 
-	/* ACL map: 3 -> m0, 7 -> m1 (wp); 4 -> block b0 stays unmapped */
+	/* ACL map: 3 -> m0, 7 -> m1 (wp); 4 -> pscsi b0 stays unmapped */
 	ck_assert_uint_eq(n1->n_luns, 2);
 	ck_assert_uint_eq(n1->luns[0].lun_id, 3);
 	ck_assert_uint_eq(n1->luns[1].lun_id, 7);
