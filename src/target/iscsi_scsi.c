@@ -128,8 +128,12 @@ iscsi_buf_get(struct iscsi_conn *conn, uint32_t len, bool zero, int *cls)
 			memset(buf, 0, len);
 		return buf;
 	}
+	/* Page aligned, so O_DIRECT backstores (block) need no bounce. */
 	len = (uint32_t)1 << (ISCSI_BUF_MIN_SHIFT + c);
-	return zero ? xcalloc(1, len) : xmalloc(len);
+	buf = xmalloc_aligned(4096, len);
+	if (buf != NULL && zero)
+		memset(buf, 0, len);
+	return buf;
 }
 
 static void

@@ -50,6 +50,22 @@ xmalloc(size_t sz)
 }
 
 void *
+xmalloc_aligned(size_t align, size_t sz)
+{
+	void *p;
+
+	if (util_should_fail()) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (posix_memalign(&p, align, sz == 0 ? 1 : sz) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return p;
+}
+
+void *
 xcalloc(size_t n, size_t sz)
 {
 	if (util_should_fail()) {

@@ -80,6 +80,8 @@ put_be64(uint8_t *p, uint64_t v)
 
 void	*xmalloc(size_t);
 void	*xcalloc(size_t, size_t);
+/* align: a power of two multiple of sizeof(void *); free() releases. */
+void	*xmalloc_aligned(size_t align, size_t sz);
 void	*xrealloc(void *, size_t);
 char	*xstrdup(const char *);
 /* Test hook: the n-th allocation from now fails (0 disables). */
