@@ -9,8 +9,9 @@
 #				LUN 0 and 1, 127.0.0.1:3260)
 #   scripts/bootstrap.sh test	deps + the whole suite: -Werror build and
 #				make check, then an ASan+UBSan build
-#				(./build-san) and make check again, then
-#				make check-vm when that target exists
+#				(./build-san) and make check again, a short
+#				libFuzzer run of every parser (./build-fuzz),
+#				then make check-vm when that target exists
 #
 # Needs root for deps (apt-get).  Exits non-zero on the first failure.
 set -eu
@@ -87,6 +88,14 @@ run_tests()
 	say "make -j$jobs (ASan+UBSan)"
 	make -C "$top/build-san" -j"$jobs"
 	check_in "$top/build-san"
+	# A short libFuzzer run of every parser target (docs/fuzzing.md);
+	# longer runs: tests/fuzz/run-short.sh -t 600.
+	configure_in "$top/build-fuzz" --enable-fuzzing CC=clang
+	say "make -j$jobs (libFuzzer)"
+	make -C "$top/build-fuzz" -j"$jobs"
+	say "fuzzing each target for ${FUZZ_SECONDS:-20} s"
+	"$top/tests/fuzz/run-short.sh" -t "${FUZZ_SECONDS:-20}" \
+	    -b "$top/build-fuzz"
 	if make -C "$top/build" -n check-vm >/dev/null 2>&1; then
 		say "make check-vm"
 		make -C "$top/build" check-vm
@@ -103,5 +112,5 @@ run)	deps; build; say "starting tpcd (Ctrl-C stops it)"
 	shift
 	exec "$top/build/tpcd" "$@" ;;
 test)	deps; run_tests ;;
-*)	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*)	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
