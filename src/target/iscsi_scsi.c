@@ -225,8 +225,9 @@ iscsi_task_abort(struct iscsi_task *task)
 	if (task->state == ISCSI_TASK_ENGINE) {
 		if (!task->aborted) {
 			task->aborted = true;
-			task->cmd.aborted = true;
 			conn->n_engine_aborted++;
+			/* long work (copies) stops early */
+			scsi_cmd_abort(&task->cmd);
 		}
 		return true;
 	}

@@ -25,6 +25,7 @@
 #include "scsi_int.h"
 #include "target.h"
 #include "util.h"
+#include "xcopy/copy_engine.h"
 
 void
 scsi_cmd_init(struct scsi_cmd *cmd)
@@ -308,9 +309,20 @@ scsi_cmd_complete(struct scsi_cmd *cmd, enum sense_reason reason)
 		cmd->xfer_len = 0;
 		cmd->spdtl = 0;
 	}
+	cmd->abort_fn = NULL;
 	scsi_cmd_set_status(cmd, reason);
 	if (cmd->done != NULL)
 		cmd->done(cmd);
+}
+
+void
+scsi_cmd_abort(struct scsi_cmd *cmd)
+{
+	void (*fn)(struct scsi_cmd *) = cmd->abort_fn;
+
+	cmd->aborted = true;
+	if (fn != NULL)
+		fn(cmd);
 }
 
 void
@@ -318,6 +330,7 @@ scsi_cmd_fail(struct scsi_cmd *cmd, enum sense_reason reason)
 {
 	cmd->xfer_len = 0;
 	cmd->spdtl = 0;
+	cmd->abort_fn = NULL;
 	if (reason == SENSE_OK)
 		reason = SENSE_INTERNAL_TARGET_FAILURE;
 	scsi_cmd_set_status(cmd, reason);
@@ -412,6 +425,10 @@ scsi_tmf_reset_lun(struct lun *lun, uint8_t ascq)
 	struct scsi_tmf_ua u = { .asc = 0x29, .ascq = ascq, .lun = lun };
 
 	pr_lun_reset(lun);	/* SPC-2 reservations end; PRs stay */
+	/* SAM-5 6.6: the reset aborts the LU's tasks, background copies
+	 * (IMMED) included, and copies of other LUs reading or writing it;
+	 * the front end aborts its own commands */
+	copy_jobs_abort_lun(lun);
 	/* ROD tokens stay valid, as in FreeBSD CTL: a reset changes no
 	 * data (docs/odx.md, "Expiry, resets, LU changes") */
 	target_foreach_nexus(lun, scsi_tmf_ua_one, &u);

@@ -88,6 +88,12 @@ struct scsi_cmd {
 	uint64_t	 spdtl;
 	bool		 write_protect;	/* the nexus maps the LUN read-only */
 	bool		 aborted;	/* set by task management */
+	/* Set by a handler that runs long asynchronous work (copies):
+	 * scsi_cmd_abort() calls it, on cmd->loop, to stop that work
+	 * early; the command still completes once (its response is the
+	 * front end's business).  Cleared by scsi_cmd_complete(). */
+	void		(*abort_fn)(struct scsi_cmd *);
+	void		*abort_arg;	/* for abort_fn */
 
 	/* Sense details for the reason being returned (see sense.h). */
 	struct sense_detail sd;
@@ -110,6 +116,10 @@ void	scsi_cmd_fail(struct scsi_cmd *, enum sense_reason);
 /* Release engine resources (LUN reference, handler buffers).  The front
  * end calls it once it has sent the response. */
 void	scsi_cmd_release(struct scsi_cmd *);
+
+/* Task management marked the command aborted: set cmd->aborted and let
+ * its handler stop early (abort_fn).  Call on cmd->loop. */
+void	scsi_cmd_abort(struct scsi_cmd *);
 
 /* Handler API: finish an asynchronous command. */
 void	scsi_cmd_complete(struct scsi_cmd *, enum sense_reason);

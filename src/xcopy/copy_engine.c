@@ -39,6 +39,7 @@
  * it.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,10 +113,39 @@ struct copy_eng {
 	int		 err;
 	struct lun	*lus[COPY_MAX_LUS];
 	unsigned int	 n_lus;
+	struct copy_eng	*reg_next;	/* running jobs, under eng_reg_lock */
 };
+
+/* Every running job (copy_job_start .. before done()), for resets. */
+static pthread_mutex_t eng_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct copy_eng *eng_reg;
 
 static void	eng_kick(struct copy_eng *);
 static void	slot_lock(struct copy_slot *);
+
+static void
+eng_reg_add(struct copy_eng *e)
+{
+	pthread_mutex_lock(&eng_reg_lock);
+	e->reg_next = eng_reg;
+	eng_reg = e;
+	pthread_mutex_unlock(&eng_reg_lock);
+}
+
+static void
+eng_reg_del(struct copy_eng *e)
+{
+	struct copy_eng **pp;
+
+	pthread_mutex_lock(&eng_reg_lock);
+	for (pp = &eng_reg; *pp != NULL; pp = &(*pp)->reg_next) {
+		if (*pp == e) {
+			*pp = e->reg_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&eng_reg_lock);
+}
 
 /* --- helpers --- */
 
@@ -203,6 +233,7 @@ eng_finish(struct copy_eng *e)
 	log_dbg("copy: job %p done: %d, %llu bytes, %u/%u steps", (void *)job,
 	    e->err, (unsigned long long)atomic_load(&job->bytes_done),
 	    atomic_load(&job->steps_done), job->n_steps);
+	eng_reg_del(e);
 	job->eng = NULL;
 	eng_free(e);
 	job->done(job);
@@ -980,8 +1011,10 @@ copy_job_start(struct copy_job *job)
 	atomic_store(&job->bytes_done, 0);
 	atomic_store(&job->steps_done, 0);
 	job->eng = e;
+	eng_reg_add(e);
 	rc = loop_post(job->loop, eng_begin, e);
 	if (rc != 0) {
+		eng_reg_del(e);
 		job->eng = NULL;
 		free(e);
 		return rc;
@@ -994,6 +1027,43 @@ copy_job_abort(struct copy_job *job)
 {
 	if (job != NULL)
 		atomic_store_explicit(&job->abort, true, memory_order_release);
+}
+
+/* The job's steps and owner do not change while it runs, and the job
+ * outlives its registry entry (removed before done()). */
+static bool
+eng_uses_lun(const struct copy_job *job, const struct lun *lun)
+{
+	unsigned int i;
+
+	if (job->owner == lun)
+		return true;
+	for (i = 0; i < job->n_steps; i++)
+		if (job->steps[i].src == lun || job->steps[i].dst == lun)
+			return true;
+	return false;
+}
+
+unsigned int
+copy_jobs_abort_lun(const struct lun *lun)
+{
+	struct copy_eng *e;
+	unsigned int n = 0;
+
+	if (lun == NULL)
+		return 0;
+	pthread_mutex_lock(&eng_reg_lock);
+	for (e = eng_reg; e != NULL; e = e->reg_next) {
+		if (eng_uses_lun(e->job, lun)) {
+			copy_job_abort(e->job);
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&eng_reg_lock);
+	if (n != 0)
+		log_info("copy: %s reset, %u running cop%s aborted",
+		    lun->name, n, n == 1 ? "y" : "ies");
+	return n;
 }
 
 void

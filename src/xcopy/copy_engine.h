@@ -68,6 +68,10 @@ struct copy_job {
 	unsigned int	 n_steps;
 	void		(*done)(struct copy_job *);
 	void		*priv;
+	/* the LU the command was addressed to (borrowed, may be NULL):
+	 * its reset aborts the job like a reset of a source or
+	 * destination (copy_jobs_abort_lun) */
+	struct lun	*owner;
 
 	/* --- progress, readable from any thread --- */
 	_Atomic uint64_t bytes_done;
@@ -89,6 +93,10 @@ struct copy_job {
 int	copy_job_start(struct copy_job *);
 /* Request abort; done() still follows. Any thread. */
 void	copy_job_abort(struct copy_job *);
+/* LOGICAL UNIT RESET / target reset: request abort of every running job
+ * that reads or writes lun or was addressed to it, from any nexus and
+ * IMMED ones included.  Returns how many.  Any thread. */
+unsigned int copy_jobs_abort_lun(const struct lun *);
 /* Release steps and LU references. */
 void	copy_job_fini(struct copy_job *);
 

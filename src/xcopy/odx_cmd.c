@@ -252,6 +252,13 @@ odx_hook_orphan(void *arg)
 	op->nx = NULL;
 }
 
+/* ABORT TASK and friends on a (non-IMMED) PT/WUT, on its loop. */
+static void
+odx_cmd_abort(struct scsi_cmd *cmd)
+{
+	odx_hook_abort(cmd->abort_arg);
+}
+
 static const struct xcopy_op_hooks odx_hooks = {
 	.progress = odx_hook_progress,
 	.abort = odx_hook_abort,
@@ -610,8 +617,12 @@ odx_populate_token(struct scsi_cmd *cmd)
 		return r;
 	}
 	immed = op->pt->immed;
-	if (immed)
+	if (immed) {
 		op->cmd = NULL;		/* SBC-3: status now */
+	} else {
+		cmd->abort_arg = op;
+		cmd->abort_fn = odx_cmd_abort;	/* cleared on completion */
+	}
 	if (!odx_pt_snapshot(op))
 		odx_pt_issue(op);
 	return immed ? SENSE_OK : SCSI_ASYNC;
@@ -829,6 +840,7 @@ odx_wut_run(struct odx_op *op, struct copy_step *v, unsigned int n)
 	op->job.n_steps = n;
 	op->job.done = odx_wut_job_done;
 	op->job.priv = op;
+	op->job.owner = op->lun;
 	if (n == 0) {
 		free(v);
 		odx_wut_end(op, SENSE_OK, NULL, 0);
@@ -907,6 +919,8 @@ odx_write_using_token(struct scsi_cmd *cmd)
 		odx_wut_run(op, v, n);
 		return SENSE_OK;
 	}
+	cmd->abort_arg = op;
+	cmd->abort_fn = odx_cmd_abort;		/* cleared on completion */
 	odx_wut_run(op, v, n);
 	return SCSI_ASYNC;
 }

@@ -266,6 +266,13 @@ xcopy_op_abort(struct xcopy_op *op)
 	copy_job_abort(&op->job);
 }
 
+/* ABORT TASK and friends on the (non-IMMED) command, on its loop. */
+static void
+xcopy_cmd_abort(struct scsi_cmd *cmd)
+{
+	xcopy_op_abort(cmd->abort_arg);
+}
+
 void
 xcopy_op_orphan(struct xcopy_op *op)
 {
@@ -801,6 +808,7 @@ xcopy_run(struct xcopy_op *op)
 		op->job.n_steps = n;
 		op->job.done = xcopy_job_done;
 		op->job.priv = op;
+		op->job.owner = op->self;
 		atomic_store(&op->job.abort, atomic_load(&op->abort));
 		atomic_store(&op->job_live, true);
 		if (n == 0) {
@@ -887,6 +895,8 @@ xcopy_exec(struct scsi_cmd *cmd, bool lid4)
 		xcopy_run(op);
 		return SENSE_OK;
 	}
+	cmd->abort_arg = op;
+	cmd->abort_fn = xcopy_cmd_abort;	/* cleared on completion */
 	xcopy_run(op);
 	return SCSI_ASYNC;
 }

@@ -29,7 +29,7 @@
  * 1 dst fileio 64 MiB, 2 zer fileio 64 MiB, 3 mem 16 MiB, 4 xsrc and
  * 5 xdst fileio 64 MiB on a reflink filesystem when odx.sh could mount
  * one (else beside the others), 6 fileio 16 MiB with 4096-byte blocks,
- * 7 big fileio 2 GiB (abort).  init-b maps only tpg LUN 1 (as its LUN 0).
+ * 7 big fileio 2 GiB (COPY OPERATION ABORT, ABORT TASK of a WUT).  init-b maps only tpg LUN 1 (as its LUN 0).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -661,6 +661,99 @@ t_immed_abort(struct iscsi_context *a)
 	    (unsigned long long)ri.count);
 }
 
+/* ABORT TASK of a running non-IMMED 1 GiB WRITE USING TOKEN: the TMF
+ * answers at once, the command gets no GOOD, RRTI shows 60h. */
+static void
+wut_tmf_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	int *s = priv;
+
+	(void)ctx;
+	s[0] = 1;
+	s[1] = status;
+	if (data != NULL)
+		s[2] = (int)*(uint32_t *)data;
+}
+
+static void
+wut_cmd_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	int *s = priv;
+
+	(void)ctx;
+	s[0] = 1;
+	s[1] = status;
+	scsi_free_scsi_task(data);
+}
+
+static void
+t_tmf_wut(struct iscsi_context *a)
+{
+	static uint8_t p[536 + 16];
+	static struct iscsi_data d;
+	static int st[2];		/* done, status: may come late */
+	const struct range s = { 0, 2097152 }, dr = { 2097152, 2097152 };
+	int tmf[3] = { 0, 0, -1 };	/* done, status, response */
+	struct scsi_task *t;
+	struct timespec t0, t1;
+	uint8_t tok[512], c[16];
+	struct res r;
+	struct rrti ri;
+	uint32_t id;
+	double lat;
+	int i;
+
+	if (!make_token(a, L_BIG, &s, 1, 0, tok))
+		return;
+	id = next_id++;
+	memset(p, 0, sizeof(p));
+	put16(p, sizeof(p) - 2);
+	memcpy(p + 16, tok, 512);
+	put16(p + 534, 16);
+	put64(p + 536, dr.lba);
+	put32(p + 536 + 8, dr.n);
+	cdb_out(c, 0x11, id, sizeof(p));
+	t = scsi_create_task(16, c, SCSI_XFER_WRITE, sizeof(p));
+	d.data = p;
+	d.size = sizeof(p);
+	if (t == NULL || iscsi_scsi_command_async(a, L_BIG, t, wut_cmd_cb,
+	    &d, st) != 0) {
+		itest_check(false, "tmf: WUT sent");
+		return;
+	}
+	(void)itest_wait(a, &st[0], 100);
+	itest_check(!st[0], "tmf: 1 GiB non-IMMED WUT running");
+	if (st[0])
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (iscsi_task_mgmt_abort_task_async(a, t, wut_tmf_cb, tmf) != 0 ||
+	    itest_wait(a, &tmf[0], 60000) != 0)
+		tmf[0] = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	itest_check(tmf[0] && tmf[1] == SCSI_STATUS_GOOD &&
+	    tmf[2] == ISCSI_TMR_FUNC_COMPLETE,
+	    "tmf: ABORT TASK of the WUT: function complete (%d)", tmf[2]);
+	lat = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	(void)itest_wait(a, &st[0], 1000);
+	itest_check(!st[0] || st[1] != SCSI_STATUS_GOOD,
+	    "tmf: aborted WUT not GOOD (%s)", st[0] ? "answered" :
+	    "no response");
+	if (!st[0])	/* unanswered (TAS=0): calls back, frees t */
+		(void)iscsi_scsi_cancel_task(a, t);
+	for (i = 0; i < 3000; i++) {
+		rrti(a, L_BIG, id, &ri, &r);
+		if (ri.cos != 0x12 && ri.cos != 0x11)
+			break;
+		usleep(10000);
+	}
+	itest_check(ri.cos == 0x60 && ri.count < 2097152, "tmf: aborted WUT "
+	    "answered in %.3f s: RRTI 60h after %llu of 2097152 blocks", lat,
+	    (unsigned long long)ri.count);
+	itest_check(itest_clear_ua(a, L_BIG) == 0 && itest_daemon_alive(),
+	    "tmf: LUN serves commands after the aborted WUT");
+}
+
 static void
 t_zero(struct iscsi_context *a)
 {
@@ -1147,6 +1240,7 @@ main(int argc, char **argv)
 	t_pit(a, L_SRC, L_DST, "ext4/state dir");
 	t_pit(a, L_XSRC, L_XDST, "reflink dir");
 	t_immed_abort(a);
+	t_tmf_wut(a);
 	itest_close(a);
 	return itest_end();
 }

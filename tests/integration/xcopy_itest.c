@@ -13,6 +13,12 @@
  *   - RECEIVE COPY STATUS(LID4) polling of a running IMMED copy, COPY
  *     OPERATION ABORT of it (status 60h).
  *
+ * "xcopy_itest tmf" (xcopy.sh runs it against a daemon with
+ * TPCD_COPY_DISABLE=reflink,cfr, so copies move chunks): ABORT TASK of a
+ * running 4 GiB non-IMMED copy answers long before the copy would end and
+ * the copy ends 60h; LOGICAL UNIT RESET of the LU an IMMED copy (sent to
+ * another LU) reads and writes ends it with 60h.
+ *
  * Environment: TPCD_PORTAL (lib.sh).  Targets iqn.2026-11.org.tpcd:xa
  * (init-a: LUN 0 mem 64 MiB, LUN 1 file 1 GiB, LUN 3 file 16 MiB with
  * 4096-byte blocks; init-b: LUN 0, LUN 2 mem 16 MiB) and :xb (LUN 0).
@@ -644,11 +650,212 @@ t_nexus_loss(void)
 	free(p);
 }
 
-int
-main(void)
+/* --- task management against running copies --- */
+
+struct xc_async {
+	int	 done;
+	int	 status;
+	uint32_t response;		/* TMF */
+};
+
+static void
+xc_cmd_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct xc_async *s = priv;
+
+	(void)ctx;
+	s->status = status;
+	s->done = 1;
+	scsi_free_scsi_task(data);
+}
+
+static void
+xc_tmf_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct xc_async *s = priv;
+
+	(void)ctx;
+	s->status = status;
+	if (data != NULL)
+		s->response = *(uint32_t *)data;
+	s->done = 1;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* nseg segments of 65535 x 4 KiB inside LUN 1, LID4 with list ID id. */
+static size_t
+pl_big(struct plist *p, uint32_t id, bool immed, int nseg)
+{
+	int i;
+
+	pl_init(p, true, id, 0, immed);
+	pl_e4(p, d1, l1, 512);
+	for (i = 0; i < nseg; i++)
+		pl_off(p, 0, 0, 65535u * 4096u, 0, 1048576, 0, 0);
+	return pl_finish(p);
+}
+
+static uint64_t
+rcs4_bytes(const struct res *r)
+{
+	return (uint64_t)be32(r->data + 16) << 32 | be32(r->data + 20);
+}
+
+/* Poll RECEIVE COPY STATUS(LID4) until the operation is not running. */
+static void
+rcs4_wait(struct iscsi_context *a, uint32_t id, struct res *r)
+{
+	int i;
+
+	for (i = 0; i < 600; i++) {
+		rcs4(a, id, r);
+		if (r->status != 0 || (r->data[5] != 0x11 &&
+		    r->data[5] != 0x12))
+			return;
+		usleep(50000);
+	}
+}
+
+static void
+t_tmf_abort_task(struct iscsi_context *a)
+{
+	static struct plist p;
+	static struct iscsi_data d;
+	static struct xc_async st;
+	struct xc_async tmf = { 0 };
+	uint8_t cdb[16] = { 0x83, 0x01 };
+	struct scsi_task *t;
+	struct res r;
+	double t0, one, lat;
+	size_t n;
+
+	/* the time of one 256 MiB segment, for scale */
+	n = pl_big(&p, 0x7100, false, 1);
+	t0 = now_s();
+	xcopy(a, 1, &p, n, &r);
+	one = now_s() - t0;
+	itest_check(r.status == 0, "tmf: one 256 MiB segment: GOOD in "
+	    "%.3f s", one);
+	/* 16 of them, ABORT TASK while it runs */
+	n = pl_big(&p, 0x7101, false, 16);
+	put32(cdb + 10, (uint32_t)n);
+	t = scsi_create_task(16, cdb, SCSI_XFER_WRITE, (int)n);
+	d.data = p.b;
+	d.size = n;
+	if (t == NULL || iscsi_scsi_command_async(a, 1, t, xc_cmd_cb, &d,
+	    &st) != 0) {
+		itest_check(false, "tmf: 4 GiB copy sent");
+		return;
+	}
+	(void)itest_wait(a, &st.done, 300);
+	itest_check(!st.done, "tmf: 4 GiB non-IMMED copy running");
+	if (st.done)
+		return;
+	t0 = now_s();
+	tmf.response = 0xff;
+	if (iscsi_task_mgmt_abort_task_async(a, t, xc_tmf_cb, &tmf) != 0 ||
+	    itest_wait(a, &tmf.done, 120000) != 0)
+		tmf.done = 0;
+	lat = now_s() - t0;
+	itest_check(tmf.done && tmf.status == SCSI_STATUS_GOOD &&
+	    tmf.response == ISCSI_TMR_FUNC_COMPLETE,
+	    "tmf: ABORT TASK: function complete (%u)", tmf.response);
+	itest_check(lat < 4 * one, "tmf: ABORT TASK answered in %.3f s, the "
+	    "copy would take ~%.1f s", lat, 16 * one);
+	(void)itest_wait(a, &st.done, 2000);
+	itest_check(!st.done || st.status != SCSI_STATUS_GOOD,
+	    "tmf: aborted copy not GOOD (%s, status %#x)",
+	    st.done ? "answered" : "no response", (unsigned)st.status);
+	if (!st.done)	/* unanswered (TAS=0): calls back, frees t */
+		(void)iscsi_scsi_cancel_task(a, t);
+	rcs4_wait(a, 0x7101, &r);
+	itest_check(r.status == 0 && r.data[5] == 0x60 &&
+	    rcs4_bytes(&r) < 16ull * 65535 * 4096, "tmf: RCS(LID4) of the "
+	    "aborted copy: status %02xh after %llu bytes", r.data[5],
+	    (unsigned long long)rcs4_bytes(&r));
+	itest_check(itest_clear_ua(a, 1) == 0 && itest_daemon_alive(),
+	    "tmf: LUN 1 serves commands after ABORT TASK");
+}
+
+static void
+t_tmf_lun_reset(struct iscsi_context *a)
+{
+	static struct plist p;
+	struct xc_async tmf = { 0 };
+	struct res r;
+	double t0;
+	size_t n;
+
+	/* sent to LUN 0, copies inside LUN 1: the reset of LUN 1 ends it */
+	n = pl_big(&p, 0x7200, true, 16);
+	xcopy(a, 0, &p, n, &r);
+	itest_check(r.status == 0, "reset: IMMED 4 GiB copy: GOOD at once");
+	usleep(200000);
+	rcs4(a, 0x7200, &r);
+	itest_check(r.status == 0 && r.data[5] == 0x12,
+	    "reset: copy running in the background (%02xh)", r.data[5]);
+	t0 = now_s();
+	tmf.response = 0xff;
+	if (iscsi_task_mgmt_lun_reset_async(a, 1, xc_tmf_cb, &tmf) != 0 ||
+	    itest_wait(a, &tmf.done, 60000) != 0)
+		tmf.done = 0;
+	itest_check(tmf.done && tmf.status == SCSI_STATUS_GOOD &&
+	    tmf.response == ISCSI_TMR_FUNC_COMPLETE,
+	    "reset: LUN RESET of LUN 1: function complete (%u) in %.3f s",
+	    tmf.response, now_s() - t0);
+	rcs4_wait(a, 0x7200, &r);
+	itest_check(r.status == 0 && r.data[5] == 0x60 &&
+	    rcs4_bytes(&r) < 16ull * 65535 * 4096, "reset: RCS(LID4): "
+	    "status %02xh after %llu bytes", r.data[5],
+	    (unsigned long long)rcs4_bytes(&r));
+	itest_check(itest_clear_ua(a, 1) == 0 && itest_clear_ua(a, 0) == 0 &&
+	    itest_daemon_alive(), "reset: LUNs serve commands after it");
+	/* LUN 0 was not reset: an IMMED copy within LUN 1 sent to LUN 1
+	 * survives a reset of LUN 0 */
+	n = pl_big(&p, 0x7201, true, 2);
+	xcopy(a, 1, &p, n, &r);
+	memset(&tmf, 0, sizeof(tmf));
+	itest_check(iscsi_task_mgmt_lun_reset_async(a, 0, xc_tmf_cb,
+	    &tmf) == 0 && itest_wait(a, &tmf.done, 60000) == 0,
+	    "reset: LUN RESET of LUN 0");
+	itest_clear_ua(a, 0);		/* 29/03 on LUN 0, where RCS goes */
+	rcs4_wait(a, 0x7201, &r);
+	itest_check(r.status == 0 && r.data[5] == 0x01,
+	    "reset: a copy not touching LUN 0 completes (%02xh)", r.data[5]);
+}
+
+static int
+do_tmf(void)
 {
 	struct iscsi_context *a;
 
+	itest_begin("xcopy-tmf", 300);
+	a = login(ITEST_INIT_A, XA);
+	itest_clear_ua(a, 0);
+	itest_clear_ua(a, 1);
+	l1 = lu_desig(a, 1, d1);
+	itest_check(l1 > 0, "NAA designator of LUN 1 read");
+	t_tmf_abort_task(a);
+	t_tmf_lun_reset(a);
+	itest_close(a);
+	return itest_end();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct iscsi_context *a;
+
+	if (argc == 2 && strcmp(argv[1], "tmf") == 0)
+		return do_tmf();
 	itest_begin("xcopy", 300);
 	a = login(ITEST_INIT_A, XA);
 	itest_clear_ua(a, 1);
