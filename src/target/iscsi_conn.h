@@ -384,6 +384,7 @@ void	iscsi_nop_ping(struct iscsi_conn *);
 /* An aborted task left the engine: pending TMF responses may go. */
 void	iscsi_tmf_task_done(struct iscsi_conn *);
 void	iscsi_tmf_conn_fini(struct iscsi_conn *);
+void	iscsi_pr_abort(struct scsi_nexus *, struct lun *);
 
 /* iscsi_listen.c */
 struct iscsi_globals;

@@ -27,6 +27,7 @@
 #include "iscsi_conn.h"
 #include "log.h"
 #include "loop.h"
+#include "pr.h"
 #include "target.h"
 #include "util.h"
 
@@ -56,6 +57,8 @@ void
 iscsi_set_globals(const struct iscsi_globals *g)
 {
 	iscsi_globals = *g;
+	/* PREEMPT AND ABORT reaches the preempted nexuses' tasks here. */
+	pr_set_abort_hook(iscsi_pr_abort);
 	if (iscsi_globals.login_timeout_s == 0)
 		iscsi_globals.login_timeout_s = 15;
 	if (iscsi_globals.nop_interval_s != 0 &&

@@ -243,6 +243,113 @@ iscsi_tmf_x_start(struct iscsi_conn *conn, uint64_t lun_id, bool whole,
 	return x;
 }
 
+/*
+ * PERSISTENT RESERVE OUT with PREEMPT AND ABORT (SPC-4 5.13.11.2.5): the
+ * reservations code asks, once per preempted I_T nexus and LU, that the
+ * nexus's tasks on the LU be aborted (TAS=0: they end without a
+ * response).  Called with the reservations locks held, from any thread:
+ * only posts a message to every connection's loop; the connections of
+ * that nexus's session abort there.  Fire and forget: the PR OUT command
+ * does not wait.  The nexus is named by its id (the pointer may be gone
+ * by the time a message arrives).
+ */
+struct iscsi_pra {
+	atomic_uint	 refs;		/* messages + 1 while being set up */
+	uint64_t	 nexus_id;
+	struct lun	*lun;		/* reference */
+};
+
+struct iscsi_pra_msg {
+	struct iscsi_pra *p;
+	struct iscsi_conn *conn;
+};
+
+static void
+iscsi_pra_put(struct iscsi_pra *p)
+{
+	if (atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	lun_put(p->lun);
+	free(p);
+}
+
+static void
+iscsi_pra_remote(void *arg)
+{
+	struct iscsi_pra_msg *m = arg;
+	struct iscsi_conn *conn = m->conn;
+	struct iscsi_pra *p = m->p;
+	struct iscsi_task *task, *next;
+	unsigned int n = 0;
+
+	if (iscsi_conn_msg_arrive(conn, iscsi_pra_remote, m))
+		return;
+	free(m);
+	iscsi_conn_enter(conn);
+	if (conn->state != ISCSI_CONN_DEAD && conn->sess != NULL &&
+	    !conn->sess->discovery && conn->sess->nexus != NULL &&
+	    conn->sess->nexus->id == p->nexus_id) {
+		for (task = conn->tasks; task != NULL; task = next) {
+			next = task->next;
+			if (task->state == ISCSI_TASK_RESPONDING ||
+			    task->cmd.lun != p->lun)
+				continue;
+			iscsi_task_abort(task);
+			n++;
+		}
+		log_dbg("iscsi: %s: preempted and aborted, %u task(s) "
+		    "aborted", conn->peer_ip, n);
+	}
+	iscsi_conn_leave(conn);
+	iscsi_pra_put(p);
+}
+
+static void *
+iscsi_pra_make(struct iscsi_conn *conn, void *arg)
+{
+	struct iscsi_pra *p = arg;
+	struct iscsi_pra_msg *m;
+
+	m = xmalloc(sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->p = p;
+	m->conn = conn;
+	atomic_fetch_add(&p->refs, 1);
+	return m;
+}
+
+static void
+iscsi_pra_cancel(void *arg)
+{
+	struct iscsi_pra_msg *m = arg;
+
+	atomic_fetch_sub(&m->p->refs, 1);	/* the setup hold remains */
+	free(m);
+}
+
+void
+iscsi_pr_abort(struct scsi_nexus *nx, struct lun *lun)
+{
+	struct iscsi_pra *p;
+
+	if (nx == NULL || lun == NULL)
+		return;
+	p = xcalloc(1, sizeof(*p));
+	if (p == NULL) {
+		log_err("iscsi: out of memory: the tasks of a preempted "
+		    "nexus are not aborted");
+		return;
+	}
+	atomic_init(&p->refs, 1);
+	p->nexus_id = nx->id;
+	lun_get(lun);
+	p->lun = lun;
+	iscsi_conn_post_all(NULL, iscsi_pra_make, iscsi_pra_cancel, p,
+	    iscsi_pra_remote);
+	iscsi_pra_put(p);
+}
+
 static void
 iscsi_tmf_respond(struct iscsi_conn *conn, struct iscsi_pdu *rsp, bool wait,
     struct iscsi_tmf_x *x)

@@ -7,8 +7,11 @@
  *           enforcement are back, and READ FULL STATUS names A's port
  *   unset   A clears, then registers again with APTPL = 0
  *   empty   (after restart) nothing was restored
+ *   abort   PREEMPT AND ABORT: B's WRITE waiting for Data-Out is aborted
+ *           without a response, B gets 2Ah/05h, the daemon keeps serving
  * Initiators use fixed ISIDs, so the same I_T nexuses log in again.
  */
+#include <poll.h>
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 #include <stdio.h>
@@ -21,7 +24,7 @@
 #define KEY_B	0xb1b2b3b4b5b6b7b8ull
 
 static struct iscsi_context *
-pr_login(const char *initiator, uint32_t qual)
+pr_login_r2t(const char *initiator, uint32_t qual, int r2t)
 {
 	struct itest_login l;
 	struct iscsi_context *ctx;
@@ -30,8 +33,8 @@ pr_login(const char *initiator, uint32_t qual)
 	memset(&l, 0, sizeof(l));
 	l.initiator = initiator;
 	l.isid_qualifier = qual;
-	l.immediate_data = -1;
-	l.initial_r2t = -1;
+	l.immediate_data = r2t ? 0 : -1;
+	l.initial_r2t = r2t ? 1 : -1;
 	ctx = itest_connect(&l, &err);
 	itest_check(ctx != NULL, "login %s: %s", initiator, err ? err : "ok");
 	if (ctx == NULL) {
@@ -40,6 +43,12 @@ pr_login(const char *initiator, uint32_t qual)
 	}
 	itest_clear_ua(ctx, itest_lun());
 	return ctx;
+}
+
+static struct iscsi_context *
+pr_login(const char *initiator, uint32_t qual)
+{
+	return pr_login_r2t(initiator, qual, 0);
 }
 
 static int
@@ -207,6 +216,89 @@ pr_empty(void)
 	itest_close(b);
 }
 
+struct pr_io {
+	int		 done;
+	int		 status;
+};
+
+static void
+pr_io_cb(struct iscsi_context *ctx, int status, void *data, void *priv)
+{
+	struct pr_io *io = priv;
+
+	(void)ctx;
+	io->status = status;
+	io->done = 1;
+	scsi_free_scsi_task(data);
+}
+
+/* PREEMPT AND ABORT (SPC-4 5.13.11.2.5): the preempted nexus's tasks on
+ * the LU end without a response (TAS=0). */
+static void
+pr_abort(void)
+{
+	static uint8_t buf[1024 * 1024];
+	struct iscsi_context *a = pr_login(ITEST_INIT_A, 1);
+	struct iscsi_context *b = pr_login_r2t(ITEST_INIT_B, 2, 1);
+	struct pr_io io = { 0 };
+	struct scsi_task *t;
+	struct pollfd pfd;
+	bool ua = false;
+	uint32_t bs = 512;
+	uint64_t nb;
+	int i;
+
+	pr_out(a, SCSI_PERSISTENT_RESERVE_REGISTER_AND_IGNORE_EXISTING_KEY,
+	    0, 0, KEY_A, 0);
+	pr_out(a, SCSI_PERSISTENT_RESERVE_CLEAR, 0, KEY_A, 0, 0);
+	itest_check(pr_out(a, SCSI_PERSISTENT_RESERVE_REGISTER, 0, 0, KEY_A,
+	    0) == SCSI_STATUS_GOOD, "abort: A registers");
+	itest_check(pr_out(b, SCSI_PERSISTENT_RESERVE_REGISTER, 0, 0, KEY_B,
+	    0) == SCSI_STATUS_GOOD, "abort: B registers");
+	/* B: a WRITE the target holds waiting for Data-Out (InitialR2T,
+	 * no immediate data, the R2T left unanswered). */
+	itest_check(itest_capacity(b, itest_lun(), &bs, &nb) == 0 &&
+	    nb * bs >= sizeof(buf), "abort: LUN holds 1 MiB");
+	t = iscsi_write10_task(b, itest_lun(), 0, buf, sizeof(buf), (int)bs, 0,
+	    0, 0, 0, 0, pr_io_cb, &io);
+	itest_check(t != NULL, "abort: B's WRITE sent");
+	for (i = 0; t != NULL && i < 4; i++)
+		(void)iscsi_service(b, POLLOUT);
+	pfd.fd = iscsi_get_fd(b);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	itest_check(t != NULL && poll(&pfd, 1, 10000) == 1,
+	    "abort: the target holds B's WRITE (R2T came)");
+	itest_check(pr_out(a, SCSI_PERSISTENT_RESERVE_PREEMPT_AND_ABORT,
+	    SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE, KEY_A, KEY_B, 0) ==
+	    SCSI_STATUS_GOOD, "abort: A preempts and aborts B");
+	itest_check(itest_wait(b, &io.done, 1500) != 0 && !io.done,
+	    "abort: B's WRITE was aborted without a response");
+	for (i = 0; i < 4; i++) {
+		t = iscsi_testunitready_sync(b, itest_lun());
+		if (t == NULL)
+			break;
+		if (t->status == SCSI_STATUS_CHECK_CONDITION &&
+		    t->sense.key == SCSI_SENSE_UNIT_ATTENTION &&
+		    t->sense.ascq == 0x2a05)
+			ua = true;
+		i = t->status == SCSI_STATUS_GOOD ? 4 : i;
+		scsi_free_scsi_task(t);
+	}
+	itest_check(ua, "abort: B gets UNIT ATTENTION 2Ah/05h");
+	pr_check_keys(a, 1, 0);
+	itest_check(pr_out(a, SCSI_PERSISTENT_RESERVE_CLEAR, 0, KEY_A, 0, 0) ==
+	    SCSI_STATUS_GOOD, "abort: A clears");
+	itest_check(pr_read_status(a) == SCSI_STATUS_GOOD,
+	    "abort: the daemon keeps serving");
+	itest_check(itest_daemon_alive(), "abort: daemon still running");
+	itest_close(a);
+	/* The aborted WRITE is still queued in libiscsi: drop the context
+	 * without waiting for it. */
+	iscsi_disconnect(b);
+	iscsi_destroy_context(b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -221,7 +313,9 @@ main(int argc, char **argv)
 		pr_unset();
 	else if (strcmp(phase, "empty") == 0)
 		pr_empty();
+	else if (strcmp(phase, "abort") == 0)
+		pr_abort();
 	else
-		itest_check(false, "usage: pr_aptpl setup|verify|unset|empty");
+		itest_check(false, "usage: pr_aptpl setup|verify|unset|empty|abort");
 	return itest_end();
 }
