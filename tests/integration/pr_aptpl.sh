@@ -1,7 +1,8 @@
 #!/bin/sh
 # pr_aptpl.sh - persistent reservations with APTPL survive a tpcd restart
 # (and a torn temp file of the store is ignored); without APTPL they do
-# not.  Phases of tests/integration/pr_aptpl.c around real restarts.
+# not; PREEMPT AND ABORT aborts the preempted nexus's tasks.  Phases of
+# tests/integration/pr_aptpl.c around real restarts.
 . "${TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 trap tpcd_finish EXIT
 export ITEST_TARGET="$TPCD_DEFAULT_IQN" ITEST_LUN=0
@@ -28,4 +29,5 @@ tpcd_stop
 
 tpcd_start
 itest_run pr_aptpl empty
+itest_run pr_aptpl abort
 tpcd_stop
