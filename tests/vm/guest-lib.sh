@@ -10,6 +10,7 @@
 #           vm_lun_dev (open-iscsi, all on 127.0.0.1)
 # tpcd:     tpcd_start, tpcd_stop (the daemon from the shared build tree)
 # Suites:   vm_sg_basics, vm_fs_roundtrip, vm_lun_io
+# Data:     vm_same, vm_sha256, vm_sha_is, vm_alloc_kib
 #
 # An EXIT trap unmounts, logs out and stops tpcd, so a failed test leaves
 # nothing behind that could stall the guest's power-off.
@@ -267,6 +268,28 @@ tpcd_default_login() {
 vm_same() {
 	dd if="$1" bs=1M skip=$(($2 * 512)) count="$(stat -c %s "$3")" \
 	    iflag=direct,skip_bytes,count_bytes status=none | cmp - "$3"
+}
+
+# vm_sha256 DEV LBA NBLK: SHA-256 of NBLK 512-byte blocks of DEV from LBA
+# (read with O_DIRECT, so the page cache cannot answer instead of the LU).
+vm_sha256() {
+	dd if="$1" bs=1M skip=$(($2 * 512)) count=$(($3 * 512)) \
+	    iflag=direct,skip_bytes,count_bytes status=none | sha256sum |
+	    cut -c1-64
+}
+
+# vm_sha_is DEV LBA NBLK SHA: that range of DEV has SHA-256 SHA.
+vm_sha_is() {
+	local got
+	got=$(vm_sha256 "$1" "$2" "$3") || return 1
+	[ "$got" = "$4" ] && return 0
+	echo "$1 LBA $2 +$3: sha256 $got, want $4"
+	return 1
+}
+
+# vm_alloc_kib FILE: KiB allocated to FILE (stat %b blocks of %B bytes).
+vm_alloc_kib() {
+	echo $(($(stat -c '%b * %B' "$1") / 1024))
 }
 
 # --- suites ------------------------------------------------------------------

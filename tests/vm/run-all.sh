@@ -15,6 +15,8 @@
 #   with a "# vm-options: -t N" line), TPCD_VM_ACCEL (kvm, tcg, auto).
 # Logs: BUILDDIR/tests/vm/logs/NAME.log (script output), NAME.console.log
 #   (guest kernel console), NAME/ (files the test saved, e.g. tpcd.log).
+# "sh run-all.sh" starts a POSIX shell (dash): go on in bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)

@@ -17,4 +17,5 @@ EXTRA_DIST += tests/vm/build-image.sh tests/vm/run-guest.sh \
 	tests/vm/guest/00-lio-sanity.sh tests/vm/guest/10-tpcd-basic.sh \
 	tests/vm/guest/20-tpcd-chap.sh tests/vm/guest/21-tpcd-chap-mutual.sh \
 	tests/vm/guest/40-tpc-vpd.sh tests/vm/guest/41-xcopy.sh \
-	tests/vm/guest/42-odx.sh docs/vm-tests.md
+	tests/vm/guest/42-odx.sh tests/vm/guest/43-unmap-caw.sh \
+	docs/vm-tests.md
