@@ -107,35 +107,46 @@ struct sbc_rw {
 };
 
 /* Pure: CDB bytes to the request. */
+void
+sbc_cdb_lba_len(const uint8_t *cdb, uint64_t *lba, uint32_t *nblocks,
+    uint8_t *len_byte)
+{
+	/* SBC-4 4.2.2: the group code (opcode bits 7:5) fixes the layout */
+	switch (cdb[0] >> 5) {
+	case 0:				/* 6-byte: 21-bit LBA, 8-bit length */
+		*lba = get_be24(cdb + 1) & 0x1fffff;
+		*nblocks = cdb[4];
+		*len_byte = 4;
+		break;
+	case 1:
+	case 2:				/* 10-byte */
+		*lba = get_be32(cdb + 2);
+		*nblocks = get_be16(cdb + 7);
+		*len_byte = 7;
+		break;
+	case 5:				/* 12-byte */
+		*lba = get_be32(cdb + 2);
+		*nblocks = get_be32(cdb + 6);
+		*len_byte = 6;
+		break;
+	default:			/* 16-byte */
+		*lba = get_be64(cdb + 2);
+		*nblocks = get_be32(cdb + 10);
+		*len_byte = 10;
+		break;
+	}
+}
+
 static void
 sbc_parse_rw(const uint8_t *cdb, struct sbc_rw *rw)
 {
 	memset(rw, 0, sizeof(*rw));
-	switch (cdb[0]) {
-	case 0x08:
-	case 0x0a:
-		rw->lba = get_be24(cdb + 1) & 0x1fffff;
-		/* SBC-3 5.8: 0 means 256 blocks */
-		rw->nblocks = cdb[4] != 0 ? cdb[4] : 256;
-		rw->len_byte = 4;
+	sbc_cdb_lba_len(cdb, &rw->lba, &rw->nblocks, &rw->len_byte);
+	if (cdb[0] >> 5 == 0) {
+		/* SBC-3 5.8: 0 means 256 blocks; no FUA in 6-byte CDBs */
+		if (rw->nblocks == 0)
+			rw->nblocks = 256;
 		return;
-	case 0x28:
-	case 0x2a:
-		rw->lba = get_be32(cdb + 2);
-		rw->nblocks = get_be16(cdb + 7);
-		rw->len_byte = 7;
-		break;
-	case 0xa8:
-	case 0xaa:
-		rw->lba = get_be32(cdb + 2);
-		rw->nblocks = get_be32(cdb + 6);
-		rw->len_byte = 6;
-		break;
-	default:
-		rw->lba = get_be64(cdb + 2);
-		rw->nblocks = get_be32(cdb + 10);
-		rw->len_byte = 10;
-		break;
 	}
 	rw->fua = cdb[1] & 0x08;
 }

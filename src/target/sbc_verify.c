@@ -85,25 +85,7 @@ static void
 sbc_v_parse(const uint8_t *cdb, struct sbc_v_req *v)
 {
 	memset(v, 0, sizeof(*v));
-	switch (cdb[0]) {
-	case 0x2e:
-	case 0x2f:
-		v->lba = get_be32(cdb + 2);
-		v->nblocks = get_be16(cdb + 7);
-		v->len_byte = 7;
-		break;
-	case 0xae:
-	case 0xaf:
-		v->lba = get_be32(cdb + 2);
-		v->nblocks = get_be32(cdb + 6);
-		v->len_byte = 6;
-		break;
-	default:		/* 16-byte: 8Bh, 8Eh, 8Fh */
-		v->lba = get_be64(cdb + 2);
-		v->nblocks = get_be32(cdb + 10);
-		v->len_byte = 10;
-		break;
-	}
+	sbc_cdb_lba_len(cdb, &v->lba, &v->nblocks, &v->len_byte);
 	if (cdb[0] == 0x8b)
 		v->fua = cdb[1] & 0x08;
 	else

@@ -131,6 +131,10 @@ enum sense_reason sbc_read_capacity16(struct scsi_cmd *);
 enum sense_reason sbc_read(struct scsi_cmd *);
 enum sense_reason sbc_write(struct scsi_cmd *);
 enum sense_reason sbc_sync_cache(struct scsi_cmd *);
+/* LBA, transfer length and the byte of the length field of a READ/
+ * WRITE/VERIFY-shaped CDB, by its group code (6/10/12/16 bytes). */
+void	sbc_cdb_lba_len(const uint8_t *cdb, uint64_t *lba,
+	    uint32_t *nblocks, uint8_t *len_byte);
 /* Range check with overflow protection (SBC-4 4.5). */
 enum sense_reason sbc_check_range(const struct lun *, uint64_t lba,
 	    uint64_t nblocks);
