@@ -448,7 +448,8 @@ static int
 cp_so_plugin(struct cp *cp, struct json_object *j, void *obj)
 {
 	static const char *const known[] = {
-		"fileio", "block", "user", "mem", "rd_mcp", "pscsi", NULL,
+		"fileio", "block", "nvme", "user", "mem", "rd_mcp", "pscsi",
+		NULL,
 	};
 	struct conf_storage *so = obj;
 
@@ -457,8 +458,8 @@ cp_so_plugin(struct cp *cp, struct json_object *j, void *obj)
 	for (int i = 0; known[i] != NULL; i++)
 		if (strcmp(so->plugin, known[i]) == 0)
 			return 0;
-	return cp_fail(cp, "unknown plugin \"%s\" (fileio, block, user, "
-	    "mem, rd_mcp, pscsi)", so->plugin);
+	return cp_fail(cp, "unknown plugin \"%s\" (fileio, block, nvme, "
+	    "user, mem, rd_mcp, pscsi)", so->plugin);
 }
 
 static int
@@ -508,7 +509,7 @@ cp_storage_check(struct cp *cp, struct conf_storage *so)
 	int rc = 0;
 
 	if (strcmp(p, "fileio") == 0 || strcmp(p, "block") == 0 ||
-	    strcmp(p, "pscsi") == 0) {
+	    strcmp(p, "nvme") == 0 || strcmp(p, "pscsi") == 0) {
 		if (so->dev == NULL || so->dev[0] == '\0') {
 			old = cp_push(cp, "dev", 0);
 			rc = cp_fail(cp, "required for plugin %s", p);
@@ -531,8 +532,9 @@ cp_storage_check(struct cp *cp, struct conf_storage *so)
 		cp_pop(cp, old);
 		return rc;
 	}
-	/* A block device has its own logical block size: 0 takes it. */
-	if (so->block_size == 0 && strcmp(p, "block") != 0)
+	/* A device has its own logical block size: 0 takes it. */
+	if (so->block_size == 0 && strcmp(p, "block") != 0 &&
+	    strcmp(p, "nvme") != 0)
 		so->block_size = 512;
 	bsz = so->block_size != 0 ? so->block_size : 512;
 	if (so->size != 0 && so->size < bsz) {
@@ -1027,6 +1029,32 @@ cp_fabric_modules(struct cp *cp, struct json_object *j, void *obj)
 	return 0;
 }
 
+/* "tcmu": "auto" (default), "on"/true or "off"/false. */
+static int
+cp_tcmu_mode(struct cp *cp, struct json_object *j, void *obj)
+{
+	struct conf *c = obj;
+	const char *v;
+
+	if (json_object_is_type(j, json_type_boolean)) {
+		c->tcmu = json_object_get_boolean(j) ? CONF_TCMU_ON :
+		    CONF_TCMU_OFF;
+		return 0;
+	}
+	if (!json_object_is_type(j, json_type_string))
+		return cp_fail(cp, "must be \"auto\", \"on\" or \"off\"");
+	v = json_object_get_string(j);
+	if (strcmp(v, "auto") == 0)
+		c->tcmu = CONF_TCMU_AUTO;
+	else if (strcmp(v, "on") == 0)
+		c->tcmu = CONF_TCMU_ON;
+	else if (strcmp(v, "off") == 0)
+		c->tcmu = CONF_TCMU_OFF;
+	else
+		return cp_fail(cp, "must be \"auto\", \"on\" or \"off\"");
+	return 0;
+}
+
 static int
 cp_tpcd(struct cp *cp, struct json_object *j, void *obj)
 {
@@ -1036,6 +1064,7 @@ cp_tpcd(struct cp *cp, struct json_object *j, void *obj)
 		K_U32("nop_interval", struct conf, nop_interval_s, 0, 3600),
 		K_U32("nop_timeout", struct conf, nop_timeout_s, 0, 3600),
 		K_U32("login_timeout", struct conf, login_timeout_s, 0, 3600),
+		K_FN("tcmu", cp_tcmu_mode),
 		K_END,
 	};
 

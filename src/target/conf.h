@@ -21,12 +21,15 @@
 #define CONF_SECRET_MAX	256
 
 struct conf_storage {
-	char		*plugin;	/* "fileio", "block", "user", "mem" */
+	char		*plugin;	/* "fileio", "block", "nvme", "user",
+					   "mem" */
 	char		*name;
-	char		*dev;		/* path (fileio/block); NULL for mem */
+	char		*dev;		/* path (fileio/block/nvme); NULL for
+					   mem */
 	char		*wwn;		/* unit serial / NAA seed */
 	uint64_t	 size;		/* bytes; 0 = from file/device */
-	uint32_t	 block_size;	/* 512 or 4096; block: 0 = the device's */
+	uint32_t	 block_size;	/* 512 or 4096; block/nvme: 0 = the
+					   device's */
 	bool		 write_back;
 	bool		 thin;		/* provisioning: thin by default */
 	bool		 read_only;
@@ -105,6 +108,13 @@ struct conf_target {
 	unsigned int	 n_tpgs;
 };
 
+/* The TCMU front end (handlers/tcmu): top-level "tpcd": {"tcmu": ...}. */
+enum conf_tcmu {
+	CONF_TCMU_AUTO,		/* default: when target_core_user is there */
+	CONF_TCMU_ON,		/* required: failing to start is an error */
+	CONF_TCMU_OFF,
+};
+
 struct conf {
 	char		*path;		/* NULL for the embedded default */
 	char		*state_dir;
@@ -117,6 +127,7 @@ struct conf {
 	unsigned int	 nop_interval_s;
 	unsigned int	 nop_timeout_s;
 	unsigned int	 login_timeout_s;
+	enum conf_tcmu	 tcmu;
 	unsigned int	 n_warnings;	/* warnings logged while parsing */
 };
 

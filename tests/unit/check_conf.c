@@ -195,7 +195,7 @@ static const struct {
 	  "x.json: storage_objects[0].dev: required for plugin fileio" },
 	{ DOC("{\"plugin\":\"floppy\",\"name\":\"f\"}", "{}"),
 	  "x.json: storage_objects[0].plugin: unknown plugin \"floppy\" "
-	  "(fileio, block, user, mem, rd_mcp, pscsi)" },
+	  "(fileio, block, nvme, user, mem, rd_mcp, pscsi)" },
 	{ DOC("{\"name\":\"f\"}", "{}"),
 	  "x.json: storage_objects[0].plugin: required" },
 	{ DOC("{\"plugin\":\"mem\",\"name\":\"a/b\",\"size\":4096}", "{}"),
@@ -262,6 +262,12 @@ static const struct {
 	{ "{\"targets\":{}}", "x.json: targets: must be an array" },
 	{ "[]", "x.json: top level: must be an object" },
 	{ "{\"tpcd\":{\"loops\":0}}", "x.json: tpcd.loops: must be 1..1024" },
+	{ "{\"tpcd\":{\"tcmu\":\"maybe\"}}",
+	  "x.json: tpcd.tcmu: must be \"auto\", \"on\" or \"off\"" },
+	{ "{\"tpcd\":{\"tcmu\":1}}",
+	  "x.json: tpcd.tcmu: must be \"auto\", \"on\" or \"off\"" },
+	{ DOC("{\"plugin\":\"nvme\",\"name\":\"n\"}", "{}"),
+	  "x.json: storage_objects[0].dev: required for plugin nvme" },
 	{ DOC(SO_MEM, "{\"attributes\":{\"tpcd_token_scope\":\"all\"}}"),
 	  "x.json: targets[0].tpgs[0].attributes.tpcd_token_scope: must be "
 	  "\"nexus\" or \"target\"" },

@@ -1,0 +1,1 @@
+# tcmu_cfs.mk: TCMU netlink, configfs/sysfs readers, copy scope
