@@ -11,7 +11,8 @@ libtpcd_a_SOURCES += \
 
 check_PROGRAMS += tests/unit/check_scsi
 TESTS += tests/unit/check_scsi
-tests_unit_check_scsi_SOURCES = tests/unit/check_scsi.c
+tests_unit_check_scsi_SOURCES = tests/unit/check_scsi.c \
+	tests/unit/eng_harness.c tests/unit/eng_harness.h
 tests_unit_check_scsi_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_scsi_LDADD = $(UNIT_LIBS)
 libtpcd_a_SOURCES += src/target/sbc_verify.c

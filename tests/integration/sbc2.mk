@@ -4,7 +4,8 @@
 
 check_PROGRAMS += tests/unit/check_sbc2
 TESTS += tests/unit/check_sbc2
-tests_unit_check_sbc2_SOURCES = tests/unit/check_sbc2.c
+tests_unit_check_sbc2_SOURCES = tests/unit/check_sbc2.c \
+	tests/unit/eng_harness.c tests/unit/eng_harness.h
 tests_unit_check_sbc2_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_sbc2_LDADD = $(UNIT_LIBS)
 

@@ -22,6 +22,7 @@
 #include "scsi_int.h"
 #include "sense.h"
 #include "util.h"
+#include "eng_harness.h"
 
 #define T_BLOCKS	2048
 #define T_BS		512
@@ -30,57 +31,23 @@
 static struct lun *t_lun[2];
 static struct scsi_nexus *t_nx;
 static uint8_t *t_buf, *t_rd;
-static bool t_done_flag;
-
-static struct lun *
-t_make_lun(const char *name, bool thin)
-{
-	struct conf_storage cs;
-	struct backstore *bs;
-	struct lun *lun;
-	int err = 0;
-
-	memset(&cs, 0, sizeof(cs));
-	cs.plugin = (char *)"mem";
-	cs.name = (char *)name;
-	cs.size = (uint64_t)T_BLOCKS * T_BS;
-	cs.block_size = T_BS;
-	cs.write_back = true;
-	cs.thin = thin;
-	bs = backstore_open(&cs, &err);
-	ck_assert_ptr_nonnull(bs);
-	lun = lun_create(&cs, bs);
-	ck_assert_ptr_nonnull(lun);
-	backstore_put(bs);
-	return lun;
-}
 
 static void
 setup(void)
 {
-	static const uint8_t isid[6] = { 0x80, 0, 0, 0, 0, 2 };
-	struct nexus_lun *map;
-	uint8_t a, q;
-	int i;
+	static const uint64_t ids[2] = { 0, 1 };
+	struct conf_storage cs;
 
 	ck_assert_int_eq(loops_init(1), 0);
 	scsi_init();
-	t_lun[0] = t_make_lun("thin", true);
-	t_lun[1] = t_make_lun("thick", false);
-	t_nx = nexus_create("iqn.2026-11.org.tpcd:init", isid,
-	    "iqn.2026-11.org.tpcd:tgt", 1);
-	ck_assert_ptr_nonnull(t_nx);
-	map = xcalloc(2, sizeof(*map));
-	ck_assert_ptr_nonnull(map);
-	for (i = 0; i < 2; i++) {
-		map[i].lun_id = (uint64_t)i;
-		map[i].lun = t_lun[i];
-		lun_get(t_lun[i]);
-	}
-	nexus_luns_replace(t_nx, map, 2);
-	for (i = 0; i < 2; i++)
-		while (nexus_ua_pop(t_nx, (uint64_t)i, &a, &q))
-			;
+	cs = eh_storage("mem", "thin", NULL, NULL, (uint64_t)T_BLOCKS * T_BS,
+	    T_BS, true);
+	t_lun[0] = eh_lun_open(&cs);
+	cs = eh_storage("mem", "thick", NULL, NULL, (uint64_t)T_BLOCKS * T_BS,
+	    T_BS, false);
+	t_lun[1] = eh_lun_open(&cs);
+	t_nx = eh_nexus("init", 2);
+	eh_map(t_nx, t_lun, ids, NULL, 2);
 	t_buf = malloc(T_BUF);
 	t_rd = malloc(T_BUF);
 	ck_assert_ptr_nonnull(t_buf);
@@ -100,70 +67,21 @@ teardown(void)
 
 /* --- running commands --- */
 
-static void
-t_cmd_done(struct scsi_cmd *cmd)
-{
-	(void)cmd;
-	t_done_flag = true;
-	loops_stop();
-}
-
-static void
-t_cmd_start(void *arg)
-{
-	struct scsi_cmd *cmd = arg;
-	enum sense_reason r = scsi_cmd_prepare(cmd);
-
-	if (r != SENSE_OK)
-		scsi_cmd_fail(cmd, r);
-	else
-		scsi_cmd_execute(cmd);
-}
-
 /* Run one command; returns status, fills *out (released already). */
 static uint8_t
 t_run(struct scsi_cmd *out, uint64_t lun_id, const uint8_t *cdb,
     enum scsi_dir dir, void *buf, uint32_t len)
 {
 	struct scsi_cmd cmd;
-	struct iovec iov;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
 
-	scsi_cmd_init(&cmd);
-	cmd.nexus = t_nx;
-	cmd.lun_id = lun_id;
-	memcpy(cmd.cdb, cdb, 16);
-	cmd.cdb_len = 16;
-	cmd.dir = dir;
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	cmd.iov = &iov;
-	cmd.iov_cnt = 1;
-	cmd.data_len = len;
-	cmd.loop = loop_get(0);
-	cmd.done = t_cmd_done;
-	t_done_flag = false;
-	ck_assert_int_eq(loop_post(loop_get(0), t_cmd_start, &cmd), 0);
-	ck_assert_int_eq(loops_run(), 0);
-	ck_assert(t_done_flag);
+	eh_cmd(&cmd, t_nx, lun_id, cdb, 16, dir, &iov, 1, len);
+	eh_exec(&cmd);
 	scsi_cmd_release(&cmd);
 	if (out != NULL)
 		*out = cmd;
 	return cmd.status;
 }
-
-#define ck_assert_sense(cmd, k, a, q) do {				\
-	ck_assert_uint_eq((cmd)->status, SAM_STAT_CHECK_CONDITION);	\
-	ck_assert_msg(((cmd)->sense[2] & 0x0f) == (k) &&		\
-	    (cmd)->sense[12] == (a) && (cmd)->sense[13] == (q),		\
-	    "sense %x/%02x/%02x, want %x/%02x/%02x (cdb %02x)",		\
-	    (cmd)->sense[2] & 0x0f, (cmd)->sense[12], (cmd)->sense[13],	\
-	    (k), (a), (q), (cmd)->cdb[0]);				\
-} while (0)
-
-#define ck_assert_good(cmd) ck_assert_msg((cmd)->status == SAM_STAT_GOOD, \
-	"status %02x sense %x/%02x/%02x (cdb %02x)", (cmd)->status,	\
-	(cmd)->sense[2] & 0x0f, (cmd)->sense[12], (cmd)->sense[13],	\
-	(cmd)->cdb[0])
 
 /* Field pointer of fixed sense: SKSV, C/D, byte. */
 static void
@@ -654,24 +572,11 @@ t_run_blocked(struct scsi_cmd *cmd, const uint8_t *cdb, void *buf,
 	t_hold.lba = 10;
 	t_hold.nblocks = 8;
 	ck_assert_int_eq(lun_lock_acquire(t_lun[0]->range_lock, &t_hold), 0);
-	scsi_cmd_init(cmd);
-	cmd->nexus = t_nx;
-	memcpy(cmd->cdb, cdb, 16);
-	cmd->cdb_len = 16;
-	cmd->dir = SCSI_DIR_OUT;
 	iov.iov_base = buf;
 	iov.iov_len = len;
-	cmd->iov = &iov;
-	cmd->iov_cnt = 1;
-	cmd->data_len = len;
-	cmd->loop = loop_get(0);
-	cmd->done = t_cmd_done;
+	eh_cmd(cmd, t_nx, 0, cdb, 16, SCSI_DIR_OUT, &iov, 1, len);
 	t_abort_cmd = abort ? cmd : NULL;
-	t_done_flag = false;
-	ck_assert_int_eq(loop_post(loop_get(0), t_cmd_start, cmd), 0);
-	ck_assert_int_eq(loop_post(loop_get(0), t_release_hold, NULL), 0);
-	ck_assert_int_eq(loops_run(), 0);
-	ck_assert(t_done_flag);
+	eh_exec_then(cmd, t_release_hold, NULL);
 	scsi_cmd_release(cmd);
 	lun_lock_stats(t_lun[0]->range_lock, &h, &w);
 	ck_assert_uint_eq(h + w, 0);

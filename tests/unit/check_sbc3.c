@@ -26,6 +26,7 @@
 #include "scsi_int.h"
 #include "sense.h"
 #include "util.h"
+#include "eng_harness.h"
 
 #define T_BLOCKS	2048
 #define T_BS		512
@@ -34,74 +35,35 @@
 static struct lun *t_lun;
 static struct scsi_nexus *t_nx;
 static uint8_t *t_buf, *t_in;
-static bool t_done_flag;
 
 static struct conf_storage
 t_storage(const char *plugin, const char *dev)
 {
-	struct conf_storage cs;
-
-	memset(&cs, 0, sizeof(cs));
-	cs.plugin = (char *)plugin;
-	cs.name = (char *)"sbc3disk";
-	cs.dev = (char *)dev;
-	cs.wwn = (char *)"5bc3-0000-1111";
-	cs.size = (uint64_t)T_BLOCKS * T_BS;
-	cs.block_size = T_BS;
-	cs.write_back = true;
-	cs.thin = true;		/* UNMAP and BLOCK ERASE exist on thin LUs */
-	return cs;
+	/* thin: UNMAP and BLOCK ERASE exist on thin LUs */
+	return eh_storage(plugin, "sbc3disk", dev, "5bc3-0000-1111",
+	    (uint64_t)T_BLOCKS * T_BS, T_BS, true);
 }
 
 /* Map lun at LUN 0 and write-protected at LUN 3; no UAs pending. */
 static void
 t_map(struct lun *lun)
 {
-	struct nexus_lun *map = xcalloc(2, sizeof(*map));
-	uint8_t asc, ascq;
+	static const uint64_t ids[2] = { 0, 3 };
+	static const bool wp[2] = { false, true };
+	struct lun *const luns[2] = { lun, lun };
 
-	ck_assert_ptr_nonnull(map);
-	map[0].lun_id = 0;
-	map[0].lun = lun;
-	lun_get(lun);
-	map[1].lun_id = 3;
-	map[1].lun = lun;
-	map[1].write_protect = true;
-	lun_get(lun);
-	nexus_luns_replace(t_nx, map, 2);
-	while (nexus_ua_pop(t_nx, 0, &asc, &ascq))
-		;
-	while (nexus_ua_pop(t_nx, 3, &asc, &ascq))
-		;
-}
-
-static struct lun *
-t_lun_open(const struct conf_storage *cs)
-{
-	struct backstore *bs;
-	struct lun *lun;
-	int err = 0;
-
-	bs = backstore_open(cs, &err);
-	ck_assert_msg(bs != NULL, "backstore_open: %d", err);
-	lun = lun_create(cs, bs);
-	ck_assert_ptr_nonnull(lun);
-	backstore_put(bs);
-	return lun;
+	eh_map(t_nx, luns, ids, wp, 2);
 }
 
 static void
 setup(void)
 {
 	struct conf_storage cs = t_storage("mem", NULL);
-	static const uint8_t isid[6] = { 0x80, 0, 0, 0, 0, 3 };
 
 	ck_assert_int_eq(loops_init(1), 0);
 	scsi_init();
-	t_lun = t_lun_open(&cs);
-	t_nx = nexus_create("iqn.2026-11.org.tpcd:sbc3", isid,
-	    "iqn.2026-11.org.tpcd:tgt", 1);
-	ck_assert_ptr_nonnull(t_nx);
+	t_lun = eh_lun_open(&cs);
+	t_nx = eh_nexus("sbc3", 3);
 	t_map(t_lun);
 	t_buf = malloc(T_BUF);
 	t_in = malloc(T_BUF);
@@ -120,26 +82,6 @@ teardown(void)
 
 /* --- running commands --- */
 
-static void
-t_cmd_done(struct scsi_cmd *cmd)
-{
-	(void)cmd;
-	t_done_flag = true;
-	loops_stop();
-}
-
-static void
-t_cmd_start(void *arg)
-{
-	struct scsi_cmd *cmd = arg;
-	enum sense_reason r = scsi_cmd_prepare(cmd);
-
-	if (r != SENSE_OK)
-		scsi_cmd_fail(cmd, r);
-	else
-		scsi_cmd_execute(cmd);
-}
-
 /* Run one command to completion and release it (status, sense and
  * lengths stay readable in *cmd). */
 static void
@@ -149,65 +91,16 @@ t_run(struct scsi_cmd *cmd, uint64_t lun_id, const uint8_t *cdb,
 	struct iovec iov[2];
 	uint32_t half = len / 3;
 
-	scsi_cmd_init(cmd);
-	cmd->nexus = t_nx;
-	cmd->lun_id = lun_id;
-	memcpy(cmd->cdb, cdb, cdb_len);
-	cmd->cdb_len = (uint8_t)MAX(cdb_len, 16);
-	cmd->dir = dir;
 	/* two iovecs of uneven sizes: handlers must walk them */
 	iov[0].iov_base = buf;
 	iov[0].iov_len = half;
 	iov[1].iov_base = buf != NULL ? (uint8_t *)buf + half : NULL;
 	iov[1].iov_len = len - half;
-	cmd->iov = iov;
-	cmd->iov_cnt = 2;
-	cmd->data_len = len;
-	cmd->loop = loop_get(0);
-	cmd->done = t_cmd_done;
-	t_done_flag = false;
-	ck_assert_int_eq(loop_post(loop_get(0), t_cmd_start, cmd), 0);
-	ck_assert_int_eq(loops_run(), 0);
-	ck_assert(t_done_flag);
+	eh_cmd(cmd, t_nx, lun_id, cdb, cdb_len, dir, iov, 2, len);
+	eh_exec(cmd);
 	scsi_cmd_release(cmd);
 	cmd->iov = NULL;
 }
-
-static void
-t_sense(const struct scsi_cmd *c, uint8_t *key, uint8_t *asc, uint8_t *ascq)
-{
-	const uint8_t *s = c->sense;
-
-	ck_assert_uint_ge(c->sense_len, 8);
-	if ((s[0] & 0x7f) >= 0x72) {
-		*key = s[1] & 0x0f;
-		*asc = s[2];
-		*ascq = s[3];
-	} else {
-		ck_assert_uint_ge(c->sense_len, 14);
-		*key = s[2] & 0x0f;
-		*asc = s[12];
-		*ascq = s[13];
-	}
-}
-
-#define ck_assert_sense(cmd, k, a, q) do {				\
-	uint8_t k_, a_, q_;						\
-	ck_assert_msg((cmd)->status == SAM_STAT_CHECK_CONDITION,	\
-	    "status %02x, want CHECK CONDITION (cdb %02x)",		\
-	    (cmd)->status, (cmd)->cdb[0]);				\
-	t_sense((cmd), &k_, &a_, &q_);					\
-	ck_assert_msg(k_ == (k) && a_ == (a) && q_ == (q),		\
-	    "sense %x/%02x/%02x, want %x/%02x/%02x (cdb %02x)",		\
-	    k_, a_, q_, (k), (a), (q), (cmd)->cdb[0]);			\
-} while (0)
-
-#define ck_assert_status(cmd, st) ck_assert_msg((cmd)->status == (st),	\
-	"status %02x want %02x, sense %02x/%02x (cdb %02x)",		\
-	(cmd)->status, (st), (cmd)->sense[12], (cmd)->sense[13],	\
-	(cmd)->cdb[0])
-
-#define ck_assert_good(cmd) ck_assert_status(cmd, SAM_STAT_GOOD)
 
 /* Field pointer of fixed sense: byte and bit. */
 static void
@@ -582,7 +475,7 @@ START_TEST(test_prefetch_file)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/disk.img", dir);
 	cs = t_storage("fileio", path);
-	flun = t_lun_open(&cs);
+	flun = eh_lun_open(&cs);
 	ck_assert_int_ge(flun->bs->fd, 0);
 	t_map(flun);
 	t_prefetch_cases();

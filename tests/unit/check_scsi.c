@@ -23,34 +23,26 @@
 #include "sense.h"
 #include "target.h"
 #include "util.h"
+#include "eng_harness.h"
 
 #define T_BLOCKS	2048
 #define T_BS		512
 #define T_BUF		(512 * 1024)
 
-static struct backstore *t_bs;
 static struct lun *t_lun;
 static struct scsi_nexus *t_nx;
 static uint8_t *t_buf;
-static bool t_done_flag;
 
 static struct conf_storage
 t_storage(void)
 {
-	struct conf_storage cs;
-
-	memset(&cs, 0, sizeof(cs));
-	cs.plugin = (char *)"mem";
-	cs.name = (char *)"disk0";
-	cs.wwn = (char *)"0e3c5f6a-1111-2222-3333-444455556666";
-	cs.size = (uint64_t)T_BLOCKS * T_BS;
-	cs.block_size = T_BS;
-	cs.write_back = true;
-	cs.thin = true;
-	return cs;
+	return eh_storage("mem", "disk0", NULL,
+	    "0e3c5f6a-1111-2222-3333-444455556666",
+	    (uint64_t)T_BLOCKS * T_BS, T_BS, true);
 }
 
-/* Map t_lun at LUN 0 (and optionally write-protected at LUN 3). */
+/* Map t_lun at LUN 0 (and optionally write-protected at LUN 3); the
+ * power-on UAs stay pending (tests check them). */
 static void
 t_map(bool with_wp)
 {
@@ -74,19 +66,11 @@ static void
 setup(void)
 {
 	struct conf_storage cs = t_storage();
-	static const uint8_t isid[6] = { 0x80, 0, 0, 0, 0, 1 };
-	int err = 0;
 
 	ck_assert_int_eq(loops_init(1), 0);
 	scsi_init();
-	t_bs = backstore_open(&cs, &err);
-	ck_assert_ptr_nonnull(t_bs);
-	t_lun = lun_create(&cs, t_bs);
-	ck_assert_ptr_nonnull(t_lun);
-	backstore_put(t_bs);
-	t_nx = nexus_create("iqn.2026-11.org.tpcd:init", isid,
-	    "iqn.2026-11.org.tpcd:tgt", 1);
-	ck_assert_ptr_nonnull(t_nx);
+	t_lun = eh_lun_open(&cs);
+	t_nx = eh_nexus("init", 1);
 	t_map(true);
 	t_buf = malloc(T_BUF);
 	ck_assert_ptr_nonnull(t_buf);
@@ -103,89 +87,17 @@ teardown(void)
 
 /* --- running commands --- */
 
-static void
-t_cmd_done(struct scsi_cmd *cmd)
-{
-	(void)cmd;
-	t_done_flag = true;
-	loops_stop();
-}
-
-static void
-t_cmd_start(void *arg)
-{
-	struct scsi_cmd *cmd = arg;
-	enum sense_reason r = scsi_cmd_prepare(cmd);
-
-	if (r != SENSE_OK)
-		scsi_cmd_fail(cmd, r);
-	else
-		scsi_cmd_execute(cmd);
-}
-
-static void
-t_cmd_setup(struct scsi_cmd *cmd, uint64_t lun_id, const uint8_t *cdb,
-    size_t cdb_len, enum scsi_dir dir, void *buf, uint32_t len,
-    struct iovec *iov)
-{
-	scsi_cmd_init(cmd);
-	cmd->nexus = t_nx;
-	cmd->lun_id = lun_id;
-	memcpy(cmd->cdb, cdb, cdb_len);
-	cmd->cdb_len = (uint8_t)MAX(cdb_len, 16);
-	cmd->dir = dir;
-	iov->iov_base = buf;
-	iov->iov_len = len;
-	cmd->iov = iov;
-	cmd->iov_cnt = 1;
-	cmd->data_len = len;
-	cmd->loop = loop_get(0);
-	cmd->done = t_cmd_done;
-}
-
 /* Run one command to completion; the caller releases it. */
 static void
 t_run(struct scsi_cmd *cmd, uint64_t lun_id, const uint8_t *cdb,
     size_t cdb_len, enum scsi_dir dir, void *buf, uint32_t len,
     struct iovec *iov)
 {
-	t_cmd_setup(cmd, lun_id, cdb, cdb_len, dir, buf, len, iov);
-	t_done_flag = false;
-	ck_assert_int_eq(loop_post(loop_get(0), t_cmd_start, cmd), 0);
-	ck_assert_int_eq(loops_run(), 0);
-	ck_assert(t_done_flag);
+	iov->iov_base = buf;
+	iov->iov_len = len;
+	eh_cmd(cmd, t_nx, lun_id, cdb, cdb_len, dir, iov, 1, len);
+	eh_exec(cmd);
 }
-
-/* Sense key/ASC/ASCQ from fixed or descriptor sense. */
-static void
-t_sense(const uint8_t *s, uint8_t len, uint8_t *key, uint8_t *asc,
-    uint8_t *ascq)
-{
-	ck_assert_uint_ge(len, 8);
-	if ((s[0] & 0x7f) >= 0x72) {
-		*key = s[1] & 0x0f;
-		*asc = s[2];
-		*ascq = s[3];
-	} else {
-		ck_assert_uint_ge(len, 14);
-		*key = s[2] & 0x0f;
-		*asc = s[12];
-		*ascq = s[13];
-	}
-}
-
-#define ck_assert_sense(cmd, k, a, q) do {				\
-	uint8_t k_, a_, q_;						\
-	ck_assert_uint_eq((cmd)->status, SAM_STAT_CHECK_CONDITION);	\
-	t_sense((cmd)->sense, (cmd)->sense_len, &k_, &a_, &q_);		\
-	ck_assert_msg(k_ == (k) && a_ == (a) && q_ == (q),		\
-	    "sense %x/%02x/%02x, want %x/%02x/%02x (cdb %02x)",		\
-	    k_, a_, q_, (k), (a), (q), (cmd)->cdb[0]);			\
-} while (0)
-
-#define ck_assert_good(cmd) ck_assert_msg((cmd)->status == SAM_STAT_GOOD, \
-	"status %02x sense %02x/%02x (cdb %02x)", (cmd)->status,	\
-	(cmd)->sense[12], (cmd)->sense[13], (cmd)->cdb[0])
 
 /* Simple no-data command; returns status. */
 static uint8_t
@@ -239,14 +151,14 @@ START_TEST(test_power_on_ua)
 	/* REQUEST SENSE reports and clears the UA of LUN 3 */
 	t_run(&c, 3, rs, 6, SCSI_DIR_IN, t_buf, 252, &iov);
 	ck_assert_good(&c);
-	t_sense(t_buf, (uint8_t)c.xfer_len, &k, &a, &q);
+	eh_sense(t_buf, c.xfer_len, &k, &a, &q);
 	ck_assert_uint_eq(k, SENSE_KEY_UNIT_ATTENTION);
 	ck_assert_uint_eq(a, 0x29);
 	scsi_cmd_release(&c);
 	t_run(&c, 3, rs, 6, SCSI_DIR_IN, t_buf, 252, &iov);
 	ck_assert_good(&c);
 	ck_assert_uint_eq(c.xfer_len, 18);
-	t_sense(t_buf, (uint8_t)c.xfer_len, &k, &a, &q);
+	eh_sense(t_buf, c.xfer_len, &k, &a, &q);
 	ck_assert_uint_eq(k, SENSE_KEY_NO_SENSE);
 	ck_assert_uint_eq(a, 0);
 	scsi_cmd_release(&c);
@@ -340,8 +252,10 @@ t_reserved_bits(const struct scsi_op *e, unsigned int op, int sa)
 			if (sa >= 0)
 				cdb[1] = (uint8_t)sa;
 			cdb[i] |= m;
-			t_cmd_setup(&cmd, 0, cdb, e->cdb_len, SCSI_DIR_NONE,
-			    t_buf, 0, &iov);
+			iov.iov_base = t_buf;
+			iov.iov_len = 0;
+			eh_cmd(&cmd, t_nx, 0, cdb, e->cdb_len, SCSI_DIR_NONE,
+			    &iov, 1, 0);
 			r = scsi_cmd_prepare(&cmd);
 			ck_assert_msg(r == SENSE_INVALID_FIELD_IN_CDB,
 			    "%02x/%d byte %u bit %u: reason %d", op, sa, i,
@@ -350,9 +264,7 @@ t_reserved_bits(const struct scsi_op *e, unsigned int op, int sa)
 			    cmd.sd.sks_bpv);
 			ck_assert_uint_eq(cmd.sd.sks_field, i);
 			ck_assert_uint_eq(cmd.sd.sks_bit, bit);
-			t_done_flag = false;
-			scsi_cmd_fail(&cmd, r);
-			ck_assert(t_done_flag);
+			ck_assert(eh_fail(&cmd, r));
 			ck_assert_sense(&cmd, SENSE_KEY_ILLEGAL_REQUEST, 0x24,
 			    0x00);
 			ck_assert_uint_eq(cmd.sense[15], 0xc8 | bit);

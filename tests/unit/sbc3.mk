@@ -3,6 +3,7 @@
 # write protection)
 check_PROGRAMS += tests/unit/check_sbc3
 TESTS += tests/unit/check_sbc3
-tests_unit_check_sbc3_SOURCES = tests/unit/check_sbc3.c
+tests_unit_check_sbc3_SOURCES = tests/unit/check_sbc3.c \
+	tests/unit/eng_harness.c tests/unit/eng_harness.h
 tests_unit_check_sbc3_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_sbc3_LDADD = $(UNIT_LIBS)
