@@ -23,27 +23,6 @@
 #define SEG_MAX_BLOCKS	65528u	/* a multiple of 4096 / 512 */
 #define MAX_SEGS	64
 
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
 /* Send a CDB; Data-Out from out/olen or Data-In of ilen into in. */
 static int
 cmd(struct iscsi_context *ctx, int lun, uint8_t *cdb, int cdb_len,
@@ -159,30 +138,30 @@ main(int argc, char **argv)
 	pl[1] = 0x18;		/* LIST ID USAGE 11b: none, nothing held */
 	cscd_e4(pl + 16, sdes, sbs);
 	cscd_e4(pl + 48, ddes, dbs);
-	put16(pl + 2, 64);
+	itest_put16(pl + 2, 64);
 	seg = pl + 16 + 64;
 	for (left = n; left > 0 && nseg < MAX_SEGS; nseg++, seg += 28) {
 		uint32_t k = left > SEG_MAX_BLOCKS ? SEG_MAX_BLOCKS :
 		    (uint32_t)left;
 
 		seg[0] = 0x02;			/* block -> block */
-		put16(seg + 2, 24);
-		put16(seg + 4, 0);		/* source CSCD */
-		put16(seg + 6, 1);		/* destination CSCD */
-		put16(seg + 10, k);
-		put64(seg + 12, slba);
-		put64(seg + 20, dlba);
+		itest_put16(seg + 2, 24);
+		itest_put16(seg + 4, 0);		/* source CSCD */
+		itest_put16(seg + 6, 1);		/* destination CSCD */
+		itest_put16(seg + 10, k);
+		itest_put64(seg + 12, slba);
+		itest_put64(seg + 20, dlba);
 		slba += k;
 		dlba += (uint64_t)k * sbs / dbs;
 		left -= k;
 	}
 	itest_check(left == 0, "%llu blocks fit in %u segments",
 	    (unsigned long long)n, nseg);
-	put32(pl + 8, nseg * 28);
+	itest_put32(pl + 8, nseg * 28);
 	len = 16 + 64 + (size_t)nseg * 28;
 	memset(cdb, 0, sizeof(cdb));
 	cdb[0] = 0x83;				/* EXTENDED COPY (LID1) */
-	put32(cdb + 10, (uint32_t)len);
+	itest_put32(cdb + 10, (uint32_t)len);
 	st = cmd(ctx, slun, cdb, 16, pl, (uint32_t)len, NULL, 0);
 	itest_check(st == SCSI_STATUS_GOOD, "EXTENDED COPY LUN %d LBA %s -> "
 	    "LUN %d LBA %s, %llu blocks in %u segments: status %d", slun,

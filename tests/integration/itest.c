@@ -392,3 +392,58 @@ itest_reconf(const char *what)
 	st = system(buf);
 	return st == 0 ? 0 : -EIO;
 }
+
+int
+itest_cmd(struct iscsi_context *ctx, int lun, const uint8_t *cdb16,
+    const uint8_t *out, uint32_t olen, uint32_t ilen, struct itest_res *r)
+{
+	struct iscsi_data d = { .size = olen, .data = (unsigned char *)out };
+	struct scsi_task *t;
+	uint8_t cdb[16];
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	memcpy(cdb, cdb16, 16);
+	t = scsi_create_task(16, cdb, olen ? SCSI_XFER_WRITE :
+	    (ilen ? SCSI_XFER_READ : SCSI_XFER_NONE), olen ? olen : ilen);
+	if (t == NULL) {
+		r->status = -1;
+		return -1;
+	}
+	if (iscsi_scsi_command_sync(ctx, lun, t, olen ? &d : NULL) == NULL) {
+		scsi_free_scsi_task(t);
+		r->status = -1;
+		return -1;
+	}
+	r->status = t->status;
+	r->key = t->sense.key;
+	r->asc = (t->sense.ascq >> 8) & 0xff;
+	r->ascq = t->sense.ascq & 0xff;
+	r->sksv = t->sense.sense_specific;
+	r->field = t->sense.field_pointer;
+	r->bit = t->sense.bit_pointer_valid ? t->sense.bit_pointer : -1;
+	if (t->status == SCSI_STATUS_CHECK_CONDITION && t->datain.size > 2) {
+		n = itest_be16(t->datain.data);
+		if (n > t->datain.size - 2)
+			n = t->datain.size - 2;
+		if (n > (int)sizeof(r->raw))
+			n = (int)sizeof(r->raw);
+		r->raw_len = n;
+		memcpy(r->raw, t->datain.data + 2, (size_t)n);
+	} else if (t->status == SCSI_STATUS_GOOD && t->datain.size > 0) {
+		n = t->datain.size;
+		if (n > (int)sizeof(r->data))
+			n = (int)sizeof(r->data);
+		r->data_len = n;
+		memcpy(r->data, t->datain.data, (size_t)n);
+	}
+	scsi_free_scsi_task(t);
+	return 0;
+}
+
+bool
+itest_sense_is(const struct itest_res *r, int key, int asc, int ascq)
+{
+	return r->status == SCSI_STATUS_CHECK_CONDITION && r->key == key &&
+	    r->asc == asc && r->ascq == ascq;
+}

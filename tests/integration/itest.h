@@ -80,6 +80,67 @@ void	itest_fill(uint8_t *buf, size_t len, uint64_t seed);
 /* Run the event loop of ctx until *done is set or timeout (ms); 0 ok. */
 int	itest_wait(struct iscsi_context *, const int *done, int timeout_ms);
 
+/* Big-endian fields of CDBs, parameter lists and responses. */
+static inline uint16_t
+itest_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+itest_be32(const uint8_t *p)
+{
+	return (uint32_t)itest_be16(p) << 16 | itest_be16(p + 2);
+}
+
+static inline uint64_t
+itest_be64(const uint8_t *p)
+{
+	return (uint64_t)itest_be32(p) << 32 | itest_be32(p + 4);
+}
+
+static inline void
+itest_put16(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+itest_put32(uint8_t *p, uint32_t v)
+{
+	itest_put16(p, v >> 16);
+	itest_put16(p + 2, v);
+}
+
+static inline void
+itest_put64(uint8_t *p, uint64_t v)
+{
+	itest_put32(p, (uint32_t)(v >> 32));
+	itest_put32(p + 4, (uint32_t)v);
+}
+
+/* Result of one raw command. */
+struct itest_res {
+	int	 status;	/* SCSI status, -1: transport failure */
+	int	 key, asc, ascq;
+	bool	 sksv;
+	int	 field;
+	int	 bit;		/* -1: no bit pointer */
+	uint8_t	 raw[260];	/* sense data (CHECK CONDITION) */
+	int	 raw_len;
+	uint8_t	 data[8192];	/* Data-In (GOOD) */
+	int	 data_len;
+};
+
+/* Send a 16-byte cdb with optional Data-Out (out/olen) or Data-In (ilen)
+ * and wait.  Returns 0 when a status came back (see r->status), -1 on a
+ * transport failure. */
+int	itest_cmd(struct iscsi_context *, int lun, const uint8_t *cdb16,
+	    const uint8_t *out, uint32_t olen, uint32_t ilen,
+	    struct itest_res *r);
+bool	itest_sense_is(const struct itest_res *, int key, int asc, int ascq);
+
 /* Wait until the daemon's pid (TPCD_PID) is alive; true if it is or if
  * there is no pid to check. */
 bool	itest_daemon_alive(void);

@@ -58,15 +58,6 @@
 #define ROD_PIT_VULN	0x00800001u
 #define ROD_ZERO	0xffff0001u
 
-struct res {
-	int	 status;
-	int	 key, asc, ascq;
-	bool	 sksv;
-	int	 field;
-	uint8_t	 data[8192];
-	int	 data_len;
-};
-
 struct range {
 	uint64_t lba;
 	uint32_t n;
@@ -74,87 +65,8 @@ struct range {
 
 static uint32_t next_id = 0x1000;
 
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)be16(p) << 16 | be16(p + 2);
-}
-
-static uint64_t
-be64(const uint8_t *p)
-{
-	return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
-
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static int
-cmd(struct iscsi_context *ctx, int lun, const uint8_t *cdb16,
-    const uint8_t *out, uint32_t olen, uint32_t ilen, struct res *r)
-{
-	struct scsi_task *t;
-	struct iscsi_data d = { .size = olen, .data = (unsigned char *)out };
-	uint8_t cdb[16];
-
-	memset(r, 0, sizeof(*r));
-	memcpy(cdb, cdb16, 16);
-	t = scsi_create_task(16, cdb, olen ? SCSI_XFER_WRITE :
-	    (ilen ? SCSI_XFER_READ : SCSI_XFER_NONE), olen ? olen : ilen);
-	if (t == NULL)
-		return -1;
-	if (iscsi_scsi_command_sync(ctx, lun, t, olen ? &d : NULL) == NULL) {
-		scsi_free_scsi_task(t);
-		r->status = -1;
-		return -1;
-	}
-	r->status = t->status;
-	r->key = t->sense.key;
-	r->asc = (t->sense.ascq >> 8) & 0xff;
-	r->ascq = t->sense.ascq & 0xff;
-	r->sksv = t->sense.sense_specific;
-	r->field = t->sense.field_pointer;
-	if (t->status == SCSI_STATUS_GOOD && t->datain.size > 0) {
-		r->data_len = MIN(t->datain.size, (int)sizeof(r->data));
-		memcpy(r->data, t->datain.data, r->data_len);
-	}
-	scsi_free_scsi_task(t);
-	return 0;
-}
-
-static bool
-sense_is(const struct res *r, int key, int asc, int ascq)
-{
-	return r->status == SCSI_STATUS_CHECK_CONDITION && r->key == key &&
-	    r->asc == asc && r->ascq == ascq;
-}
-
 static const char *
-rs(const struct res *r)
+rs(const struct itest_res *r)
 {
 	static char b[64];
 
@@ -171,37 +83,37 @@ cdb_out(uint8_t *c, uint8_t sa, uint32_t list_id, uint32_t len)
 	memset(c, 0, 16);
 	c[0] = 0x83;
 	c[1] = sa;
-	put32(c + 6, list_id);
-	put32(c + 10, len);
+	itest_put32(c + 6, list_id);
+	itest_put32(c + 10, len);
 }
 
 static int
 pt(struct iscsi_context *ctx, int lun, uint32_t list_id, bool immed,
     uint32_t timeout, bool rtv, uint32_t rod_type, const struct range *r,
-    unsigned int n, struct res *res)
+    unsigned int n, struct itest_res *res)
 {
 	uint8_t p[16 + 16 * 128], c[16];
 	size_t len = 16 + 16 * (size_t)n;
 	unsigned int i;
 
 	memset(p, 0, sizeof(p));
-	put16(p, (uint32_t)(len - 2));
+	itest_put16(p, (uint32_t)(len - 2));
 	p[2] = (uint8_t)((rtv ? 0x02 : 0) | (immed ? 0x01 : 0));
-	put32(p + 4, timeout);
-	put32(p + 8, rod_type);
-	put16(p + 14, 16 * n);
+	itest_put32(p + 4, timeout);
+	itest_put32(p + 8, rod_type);
+	itest_put16(p + 14, 16 * n);
 	for (i = 0; i < n; i++) {
-		put64(p + 16 + 16 * i, r[i].lba);
-		put32(p + 16 + 16 * i + 8, r[i].n);
+		itest_put64(p + 16 + 16 * i, r[i].lba);
+		itest_put32(p + 16 + 16 * i + 8, r[i].n);
 	}
 	cdb_out(c, 0x10, list_id, (uint32_t)len);
-	return cmd(ctx, lun, c, p, (uint32_t)len, 0, res);
+	return itest_cmd(ctx, lun, c, p, (uint32_t)len, 0, res);
 }
 
 static int
 wut(struct iscsi_context *ctx, int lun, uint32_t list_id, bool immed,
     bool del, uint64_t offset, const uint8_t *tok, const struct range *r,
-    unsigned int n, struct res *res)
+    unsigned int n, struct itest_res *res)
 {
 	static uint8_t p[536 + 16 * 128];
 	size_t len = 536 + 16 * (size_t)n;
@@ -209,17 +121,17 @@ wut(struct iscsi_context *ctx, int lun, uint32_t list_id, bool immed,
 	unsigned int i;
 
 	memset(p, 0, sizeof(p));
-	put16(p, (uint32_t)(len - 2));
+	itest_put16(p, (uint32_t)(len - 2));
 	p[2] = (uint8_t)((del ? 0x02 : 0) | (immed ? 0x01 : 0));
-	put64(p + 8, offset);
+	itest_put64(p + 8, offset);
 	memcpy(p + 16, tok, 512);
-	put16(p + 534, 16 * n);
+	itest_put16(p + 534, 16 * n);
 	for (i = 0; i < n; i++) {
-		put64(p + 536 + 16 * i, r[i].lba);
-		put32(p + 536 + 16 * i + 8, r[i].n);
+		itest_put64(p + 536 + 16 * i, r[i].lba);
+		itest_put32(p + 536 + 16 * i + 8, r[i].n);
 	}
 	cdb_out(c, 0x11, list_id, (uint32_t)len);
-	return cmd(ctx, lun, c, p, (uint32_t)len, 0, res);
+	return itest_cmd(ctx, lun, c, p, (uint32_t)len, 0, res);
 }
 
 /* RRTI: returns the COPY OPERATION STATUS (-1 on failure), the count and
@@ -236,7 +148,7 @@ struct rrti {
 
 static int
 rrti(struct iscsi_context *ctx, int lun, uint32_t list_id, struct rrti *o,
-    struct res *res)
+    struct itest_res *res)
 {
 	uint8_t c[16];
 	unsigned int x;
@@ -245,9 +157,9 @@ rrti(struct iscsi_context *ctx, int lun, uint32_t list_id, struct rrti *o,
 	memset(c, 0, sizeof(c));
 	c[0] = 0x84;
 	c[1] = 0x07;
-	put32(c + 2, list_id);
-	put32(c + 10, 4096);
-	if (cmd(ctx, lun, c, NULL, 0, 4096, res) != 0 ||
+	itest_put32(c + 2, list_id);
+	itest_put32(c + 10, 4096);
+	if (itest_cmd(ctx, lun, c, NULL, 0, 4096, res) != 0 ||
 	    res->status != SCSI_STATUS_GOOD || res->data_len < 32) {
 		o->cos = -1;
 		return -1;
@@ -255,7 +167,7 @@ rrti(struct iscsi_context *ctx, int lun, uint32_t list_id, struct rrti *o,
 	o->sa = res->data[4] & 0x1f;
 	o->cos = res->data[5] & 0x7f;
 	o->units = res->data[15];
-	o->count = be64(res->data + 16);
+	o->count = itest_be64(res->data + 16);
 	x = res->data[13];
 	if (res->data[14] >= 14) {
 		const uint8_t *s = res->data + 32;
@@ -271,7 +183,7 @@ rrti(struct iscsi_context *ctx, int lun, uint32_t list_id, struct rrti *o,
 		}
 	}
 	if ((size_t)res->data_len >= 32 + x + 4 &&
-	    be32(res->data + 32 + x) == 514 &&
+	    itest_be32(res->data + 32 + x) == 514 &&
 	    (size_t)res->data_len >= 32 + x + 6 + 512) {
 		o->has_token = true;
 		memcpy(o->token, res->data + 32 + x + 6, 512);
@@ -284,7 +196,7 @@ static bool
 make_token(struct iscsi_context *ctx, int lun, const struct range *r,
     unsigned int n, uint32_t timeout, uint8_t *tok)
 {
-	struct res res;
+	struct itest_res res;
 	struct rrti ri;
 	uint32_t id = next_id++;
 
@@ -433,18 +345,18 @@ t_vpd(struct iscsi_context *a)
 		return;
 	}
 	d = t->datain.data;
-	n = MIN((size_t)t->datain.size, 4 + (size_t)be16(d + 2));
-	for (off = 4; off + 4 <= n; off += 4 + be16(d + off + 2)) {
-		uint16_t ty = be16(d + off);
+	n = MIN((size_t)t->datain.size, 4 + (size_t)itest_be16(d + 2));
+	for (off = 4; off + 4 <= n; off += 4 + itest_be16(d + off + 2)) {
+		uint16_t ty = itest_be16(d + off);
 
 		if (ty == 0x0000) {
-			lim = be16(d + off + 2) == 0x20 &&
-			    be16(d + off + 10) == 64 &&
-			    be64(d + off + 20) == (1ull << 30) / BS;
+			lim = itest_be16(d + off + 2) == 0x20 &&
+			    itest_be16(d + off + 10) == 64 &&
+			    itest_be64(d + off + 20) == (1ull << 30) / BS;
 		} else if (ty == 0x0106) {
 			feat = true;
 		} else if (ty == 0x0108) {
-			types = be32(d + off + 8 + 64) == ROD_PIT_VULN &&
+			types = itest_be32(d + off + 8 + 64) == ROD_PIT_VULN &&
 			    (d[off + 8 + 64 + 4] & 0x03) == 0x03;
 		}
 	}
@@ -460,7 +372,7 @@ t_copies(struct iscsi_context *a)
 	struct range d[3] = { { 200, 100 }, { 9000, 256 }, { 20000, 156 } };
 	struct range d2[1] = { { 40000, 512 } };
 	uint8_t tok[512];
-	struct res r;
+	struct itest_res r;
 	struct rrti ri;
 	uint64_t hs;
 	uint32_t id;
@@ -477,7 +389,7 @@ t_copies(struct iscsi_context *a)
 	    "units %x count %llu token %d", ri.cos, ri.sa, ri.units,
 	    (unsigned long long)ri.count, ri.has_token);
 	memcpy(tok, ri.token, 512);
-	itest_check(be16(tok + 6) == 0x1f8 && be64(tok + 48 + 8) ==
+	itest_check(itest_be16(tok + 6) == 0x1f8 && itest_be64(tok + 48 + 8) ==
 	    512 * BS && tok[16] == 0xe4, "token: length 01F8h, %u bytes "
 	    "represented, creator E4h", 512 * BS);
 	/* WUT across LUs, 3 destination ranges */
@@ -512,7 +424,7 @@ t_copies(struct iscsi_context *a)
 	    (unsigned long long)ri.count);
 	/* offset at the end of the ROD */
 	wut(a, L_DST, next_id++, false, false, 512, tok, d2, 1, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x00) && r.sksv && r.field == 8,
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x00) && r.sksv && r.field == 8,
 	    "OFFSET INTO ROD past the ROD: 26/00 field 8: %s", rs(&r));
 	/* across backstores: mem -> file and file -> mem */
 	fill(a, L_MEM, 0, 4096, BS, 33);
@@ -559,7 +471,7 @@ t_sessions(struct iscsi_context *a)
 	    d2[1] = { { 8192, 1024 } };
 	struct iscsi_context *a2, *b;
 	uint8_t tok[512];
-	struct res r;
+	struct itest_res r;
 
 	if (!make_token(a, L_SRC, s, 1, 0, tok))
 		return;
@@ -575,7 +487,7 @@ t_sessions(struct iscsi_context *a)
 	/* init-b does not map the source LU: revoked for it */
 	b = login(ITEST_INIT_B);
 	wut(b, 0, next_id++, false, false, 0, tok, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x23, 0x06), "session without the "
+	itest_check(itest_sense_is(&r, 5, 0x23, 0x06), "session without the "
 	    "source LU in its map: TOKEN REVOKED 23/06: %s", rs(&r));
 	itest_close(b);
 	/* DEL_TKN: works once, then TOKEN DELETED */
@@ -583,7 +495,7 @@ t_sessions(struct iscsi_context *a)
 	itest_check(r.status == SCSI_STATUS_GOOD, "WUT with DEL_TKN: %s",
 	    rs(&r));
 	wut(a, L_DST, next_id++, false, false, 0, tok, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x23, 0x09), "after DEL_TKN: TOKEN "
+	itest_check(itest_sense_is(&r, 5, 0x23, 0x09), "after DEL_TKN: TOKEN "
 	    "DELETED 23/09: %s", rs(&r));
 	itest_close(a2);
 }
@@ -595,7 +507,7 @@ t_immed_abort(struct iscsi_context *a)
 	struct range bs[2] = { { 0, 1048576 }, { 1048576, 1048576 } };
 	struct range bd[1] = { { 2097152, 2097152 } };
 	uint8_t tok[512];
-	struct res r;
+	struct itest_res r;
 	struct rrti ri;
 	uint32_t id;
 	int polls = 0, i;
@@ -626,7 +538,7 @@ t_immed_abort(struct iscsi_context *a)
 	id = next_id++;
 	wut(a, L_DST, id, true, false, 0, tok, d, 1, &r);
 	wut(a, L_DST, id, false, false, 0, tok, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x00, 0x16) ||
+	itest_check(itest_sense_is(&r, 5, 0x00, 0x16) ||
 	    r.status == SCSI_STATUS_GOOD, "same list ID while active: "
 	    "OPERATION IN PROGRESS 00/16 (or already done): %s", rs(&r));
 	for (i = 0; i < 3000; i++) {
@@ -644,11 +556,11 @@ t_immed_abort(struct iscsi_context *a)
 		memset(c, 0, sizeof(c));
 		c[0] = 0x83;
 		c[1] = 0x1c;
-		put32(c + 2, id);
+		itest_put32(c + 2, id);
 		usleep(20000);
-		cmd(a, L_BIG, c, NULL, 0, 0, &r);
+		itest_cmd(a, L_BIG, c, NULL, 0, 0, &r);
 	}
-	itest_check(r.status == SCSI_STATUS_GOOD || sense_is(&r, 5, 0x24, 0),
+	itest_check(r.status == SCSI_STATUS_GOOD || itest_sense_is(&r, 5, 0x24, 0),
 	    "COPY OPERATION ABORT of the running WUT: %s", rs(&r));
 	for (i = 0; i < 3000; i++) {
 		rrti(a, L_BIG, id, &ri, &r);
@@ -697,7 +609,7 @@ t_tmf_wut(struct iscsi_context *a)
 	struct scsi_task *t;
 	struct timespec t0, t1;
 	uint8_t tok[512], c[16];
-	struct res r;
+	struct itest_res r;
 	struct rrti ri;
 	uint32_t id;
 	double lat;
@@ -707,11 +619,11 @@ t_tmf_wut(struct iscsi_context *a)
 		return;
 	id = next_id++;
 	memset(p, 0, sizeof(p));
-	put16(p, sizeof(p) - 2);
+	itest_put16(p, sizeof(p) - 2);
 	memcpy(p + 16, tok, 512);
-	put16(p + 534, 16);
-	put64(p + 536, dr.lba);
-	put32(p + 536 + 8, dr.n);
+	itest_put16(p + 534, 16);
+	itest_put64(p + 536, dr.lba);
+	itest_put32(p + 536 + 8, dr.n);
 	cdb_out(c, 0x11, id, sizeof(p));
 	t = scsi_create_task(16, c, SCSI_XFER_WRITE, sizeof(p));
 	d.data = p;
@@ -759,14 +671,14 @@ t_zero(struct iscsi_context *a)
 {
 	struct range d[2] = { { 1000, 3000 }, { 100000, 20000 } };
 	uint8_t tok[512];
-	struct res r;
+	struct itest_res r;
 	struct rrti ri;
 	uint32_t id = next_id++;
 
 	fill(a, L_ZER, 0, 131072, BS, 55);
 	memset(tok, 0, sizeof(tok));
-	put32(tok, ROD_ZERO);
-	put16(tok + 6, 0x1f8);
+	itest_put32(tok, ROD_ZERO);
+	itest_put16(tok + 6, 0x1f8);
 	wut(a, L_ZER, id, false, false, 0, tok, d, 2, &r);
 	rrti(a, L_ZER, id, &ri, &r);
 	itest_check(ri.cos == 1 && ri.count == 23000, "zero ROD token WUT: "
@@ -788,7 +700,7 @@ t_tamper(struct iscsi_context *a)
 {
 	struct range s[1] = { { 0, 8 } }, d[1] = { { 50000, 8 } };
 	uint8_t tok[512], bad[512];
-	struct res r;
+	struct itest_res r;
 	unsigned int i, ok = 0, wrong = 0, expect;
 
 	if (!make_token(a, L_SRC, s, 1, 300, tok))
@@ -803,7 +715,7 @@ t_tamper(struct iscsi_context *a)
 			expect = 0x0a;		/* token length */
 		else
 			expect = 0x05;		/* MAC: corrupt */
-		if (sense_is(&r, 5, 0x23, (int)expect))
+		if (itest_sense_is(&r, 5, 0x23, (int)expect))
 			ok++;
 		else if (wrong++ < 5)
 			itest_note("byte %u: %s (want 23/%02x)", i, rs(&r),
@@ -823,7 +735,7 @@ t_errors(struct iscsi_context *a)
 	struct range many[65], ov[2] = { { 0, 10 }, { 5, 10 } };
 	struct range past[1] = { { 131072 - 10, 20 } };
 	uint8_t tok[512], c[16], p[64];
-	struct res r;
+	struct itest_res r;
 	struct rrti ri;
 	unsigned int i;
 	uint32_t id;
@@ -833,19 +745,19 @@ t_errors(struct iscsi_context *a)
 		many[i].n = 1;
 	}
 	pt(a, L_SRC, next_id++, false, 0, false, 0, many, 65, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x08), "PT 65 ranges: 26/08: %s",
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x08), "PT 65 ranges: 26/08: %s",
 	    rs(&r));
 	pt(a, L_SRC, next_id++, false, 0, false, 0, past, 1, &r);
-	itest_check(sense_is(&r, 5, 0x21, 0x00), "PT past the end: 21/00: "
+	itest_check(itest_sense_is(&r, 5, 0x21, 0x00), "PT past the end: 21/00: "
 	    "%s", rs(&r));
 	pt(a, L_SRC, next_id++, false, 0, false, 0, ov, 2, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x00) && r.field == 32,
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x00) && r.field == 32,
 	    "PT overlapping ranges: 26/00 field 32: %s", rs(&r));
 	pt(a, L_SRC, next_id++, false, 301, false, 0, s, 1, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x00) && r.field == 4,
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x00) && r.field == 4,
 	    "PT inactivity timeout 301: 26/00 field 4: %s", rs(&r));
 	pt(a, L_SRC, next_id++, false, 0, true, 0x00010000, s, 1, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x00) && r.field == 8,
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x00) && r.field == 8,
 	    "PT RTV access-upon-reference: 26/00 field 8: %s", rs(&r));
 	pt(a, L_SRC, next_id++, false, 0, true, ROD_PIT_VULN, s, 1, &r);
 	itest_check(r.status == SCSI_STATUS_GOOD, "PT RTV change "
@@ -853,36 +765,36 @@ t_errors(struct iscsi_context *a)
 	/* short list */
 	memset(p, 0, sizeof(p));
 	cdb_out(c, 0x10, next_id++, 10);
-	cmd(a, L_SRC, c, p, 10, 0, &r);
-	itest_check(sense_is(&r, 5, 0x1a, 0x00), "PT 10-byte list: 1A/00: "
+	itest_cmd(a, L_SRC, c, p, 10, 0, &r);
+	itest_check(itest_sense_is(&r, 5, 0x1a, 0x00), "PT 10-byte list: 1A/00: "
 	    "%s", rs(&r));
 	/* RRTI of an unknown list ID */
 	rrti(a, L_SRC, 0xdead0001, &ri, &r);
 	memset(c, 0, sizeof(c));
 	c[0] = 0x84;
 	c[1] = 0x07;
-	put32(c + 2, 0xdead0001);
-	put32(c + 10, 1024);
-	cmd(a, L_SRC, c, NULL, 0, 1024, &r);
-	itest_check(sense_is(&r, 5, 0x24, 0x00) && r.field == 2,
+	itest_put32(c + 2, 0xdead0001);
+	itest_put32(c + 10, 1024);
+	itest_cmd(a, L_SRC, c, NULL, 0, 1024, &r);
+	itest_check(itest_sense_is(&r, 5, 0x24, 0x00) && r.field == 2,
 	    "RRTI unknown list ID: 24/00 field 2: %s", rs(&r));
 	/* WUT checks */
 	if (!make_token(a, L_SRC, s, 1, 0, tok))
 		return;
 	wut(a, L_DST, next_id++, false, false, 0, tok, many, 65, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x08), "WUT 65 ranges: 26/08: %s",
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x08), "WUT 65 ranges: 26/08: %s",
 	    rs(&r));
 	wut(a, L_DST, next_id++, false, false, 0, tok, past, 1, &r);
-	itest_check(sense_is(&r, 5, 0x21, 0x00), "WUT past the end: 21/00: "
+	itest_check(itest_sense_is(&r, 5, 0x21, 0x00), "WUT past the end: 21/00: "
 	    "%s", rs(&r));
 	wut(a, L_DST, next_id++, false, false, 0, tok, ov, 2, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x00), "WUT overlapping: 26/00: "
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x00), "WUT overlapping: 26/00: "
 	    "%s", rs(&r));
 	/* expired: 1 s inactivity timeout */
 	if (make_token(a, L_SRC, s, 1, 1, tok)) {
 		sleep(3);
 		wut(a, L_DST, next_id++, false, false, 0, tok, d, 1, &r);
-		itest_check(sense_is(&r, 5, 0x23, 0x07), "after the "
+		itest_check(itest_sense_is(&r, 5, 0x23, 0x07), "after the "
 		    "inactivity timeout: TOKEN EXPIRED 23/07: %s", rs(&r));
 	}
 	/* cancelled: COPY OPERATION ABORT of the completed PT */
@@ -892,12 +804,12 @@ t_errors(struct iscsi_context *a)
 	memset(c, 0, sizeof(c));
 	c[0] = 0x83;
 	c[1] = 0x1c;
-	put32(c + 2, id);
-	cmd(a, L_SRC, c, NULL, 0, 0, &r);
+	itest_put32(c + 2, id);
+	itest_cmd(a, L_SRC, c, NULL, 0, 0, &r);
 	itest_check(r.status == SCSI_STATUS_GOOD, "COPY OPERATION ABORT of "
 	    "a completed PT: %s", rs(&r));
 	wut(a, L_DST, next_id++, false, false, 0, ri.token, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x23, 0x08), "cancelled token: 23/08: "
+	itest_check(itest_sense_is(&r, 5, 0x23, 0x08), "cancelled token: 23/08: "
 	    "%s", rs(&r));
 	/* REPORT ALL ROD TOKENS lists a live token's first 96 bytes */
 	if (make_token(a, L_SRC, s, 1, 0, tok)) {
@@ -907,8 +819,8 @@ t_errors(struct iscsi_context *a)
 		memset(c, 0, sizeof(c));
 		c[0] = 0x84;
 		c[1] = 0x08;
-		put32(c + 10, 8192);
-		cmd(a, L_SRC, c, NULL, 0, 8192, &r);
+		itest_put32(c + 10, 8192);
+		itest_cmd(a, L_SRC, c, NULL, 0, 8192, &r);
 		for (off = 8; off + 96 <= r.data_len; off += 96)
 			found |= memcmp(r.data + off, tok, 96) == 0;
 		itest_check(r.status == SCSI_STATUS_GOOD && found,
@@ -923,7 +835,7 @@ t_pit(struct iscsi_context *a, int src, int dst, const char *what)
 {
 	struct range s[1] = { { 4096, 2048 } }, d[1] = { { 16384, 2048 } };
 	uint8_t tok[512];
-	struct res r;
+	struct itest_res r;
 	uint64_t before;
 
 	fill(a, src, 4096, 2048, BS, 66);
@@ -932,14 +844,14 @@ t_pit(struct iscsi_context *a, int src, int dst, const char *what)
 		return;
 	fill(a, src, 5000, 8, BS, 77);		/* inside the source */
 	wut(a, dst, next_id++, false, false, 0, tok, d, 1, &r);
-	if (be32(tok) == ROD_PIT_DEFAULT)
+	if (itest_be32(tok) == ROD_PIT_DEFAULT)
 		itest_check(r.status == SCSI_STATUS_GOOD &&
 		    sum_ranges(a, dst, d, 1, BS, 0, UINT64_MAX) == before,
 		    "%s: snapshot token, destination holds the data of PT "
 		    "time: %s", what, rs(&r));
 	else
-		itest_check(be32(tok) == ROD_PIT_VULN &&
-		    sense_is(&r, 5, 0x23, 0x06), "%s: change vulnerable "
+		itest_check(itest_be32(tok) == ROD_PIT_VULN &&
+		    itest_sense_is(&r, 5, 0x23, 0x06), "%s: change vulnerable "
 		    "token revoked by the write: 23/06: %s", what, rs(&r));
 	/* a write outside the ranges does not matter */
 	if (make_token(a, src, s, 1, 0, tok)) {
@@ -976,7 +888,7 @@ do_restart(const char *file)
 	struct iscsi_context *a;
 	struct range d[1] = { { 0, 16 } };
 	uint8_t tok[512];
-	struct res r;
+	struct itest_res r;
 	FILE *f;
 
 	itest_begin("odx-restart", 60);
@@ -988,7 +900,7 @@ do_restart(const char *file)
 	fclose(f);
 	a = login(ITEST_INIT_A);
 	wut(a, L_DST, 1, false, false, 0, tok, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x23, 0x04), "token of the previous "
+	itest_check(itest_sense_is(&r, 5, 0x23, 0x04), "token of the previous "
 	    "daemon run: TOKEN UNKNOWN 23/04: %s", rs(&r));
 	itest_close(a);
 	return itest_end();
@@ -999,7 +911,7 @@ do_flood(void)
 {
 	struct iscsi_context *a;
 	struct range s[1] = { { 0, 1 } };
-	struct res r;
+	struct itest_res r;
 	unsigned int i, good = 0;
 
 	itest_begin("odx-flood", 120);
@@ -1011,7 +923,7 @@ do_flood(void)
 		good++;
 	}
 	itest_check(good >= 1 && good <= 1024 &&
-	    sense_is(&r, 5, 0x55, 0x0d), "after %u tokens: INSUFFICIENT "
+	    itest_sense_is(&r, 5, 0x55, 0x0d), "after %u tokens: INSUFFICIENT "
 	    "RESOURCES TO CREATE ROD TOKEN 55/0D: %s", good, rs(&r));
 	itest_close(a);
 	return itest_end();
@@ -1032,23 +944,23 @@ rart_lists(struct iscsi_context *ctx, int lun, const uint8_t *tok,
     int *count)
 {
 	uint8_t c[16];
-	struct res r;
+	struct itest_res r;
 	bool found = false;
 	int off;
 
 	memset(c, 0, sizeof(c));
 	c[0] = 0x84;
 	c[1] = 0x08;
-	put32(c + 10, 8192);
-	cmd(ctx, lun, c, NULL, 0, 8192, &r);
+	itest_put32(c + 10, 8192);
+	itest_cmd(ctx, lun, c, NULL, 0, 8192, &r);
 	itest_check(r.status == SCSI_STATUS_GOOD && r.data_len >= 8 &&
-	    (int)be32(r.data) + 4 >= r.data_len &&
-	    (be32(r.data) - 4) % 96 == 0, "REPORT ALL ROD TOKENS: %s, %d "
+	    (int)itest_be32(r.data) + 4 >= r.data_len &&
+	    (itest_be32(r.data) - 4) % 96 == 0, "REPORT ALL ROD TOKENS: %s, %d "
 	    "bytes", rs(&r), r.data_len);
 	for (off = 8; off + 96 <= r.data_len; off += 96)
 		found |= memcmp(r.data + off, tok, 96) == 0;
 	if (count != NULL)
-		*count = r.data_len >= 8 ? (int)(be32(r.data) - 4) / 96 : -1;
+		*count = r.data_len >= 8 ? (int)(itest_be32(r.data) - 4) / 96 : -1;
 	return found;
 }
 
@@ -1059,7 +971,7 @@ do_scope(void)
 	struct iscsi_context *wa, *wb, *na, *nb;
 	uint8_t wtok[512], ntok[512];
 	uint64_t hs;
-	struct res r;
+	struct itest_res r;
 
 	itest_begin("odx-scope", 120);
 	wa = login_t(ITEST_INIT_A, WIDE_T);
@@ -1080,12 +992,12 @@ do_scope(void)
 	    "copies with the token: %s", rs(&r));
 	/* "nexus" scope (default): it may not */
 	wut(nb, 0, next_id++, false, false, 0, ntok, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x23, 0x06), "tpcd_token_scope nexus: "
+	itest_check(itest_sense_is(&r, 5, 0x23, 0x06), "tpcd_token_scope nexus: "
 	    "a session without the source LU: TOKEN REVOKED 23/06: %s",
 	    rs(&r));
 	/* never across targets */
 	wut(na, S_DST, next_id++, false, false, 0, wtok, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x23, 0x02), "token of the other "
+	itest_check(itest_sense_is(&r, 5, 0x23, 0x02), "token of the other "
 	    "target: REMOTE TOKEN USAGE 23/02: %s", rs(&r));
 
 	/* REPORT ALL ROD TOKENS lists what the session could use */
@@ -1181,18 +1093,18 @@ do_reload_check(const char *dir)
 	struct range s[1] = { { 0, 64 } }, d[1] = { { 2000, 64 } };
 	struct iscsi_context *a, *na, *nb;
 	uint8_t tok[512];
-	struct res r;
+	struct itest_res r;
 
 	itest_begin("odx-reload-check", 60);
 	a = login_t(ITEST_INIT_A, WIDE_T);
 	/* target scope: only the registry can refuse these */
 	tok_file(dir, "gone.token", tok, false);
 	wut(a, S_DST, next_id++, false, false, 0, tok, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x23, 0x06), "token of an LU removed "
+	itest_check(itest_sense_is(&r, 5, 0x23, 0x06), "token of an LU removed "
 	    "by a reload: TOKEN REVOKED 23/06: %s", rs(&r));
 	tok_file(dir, "resized.token", tok, false);
 	wut(a, S_DST, next_id++, false, false, 0, tok, d, 1, &r);
-	itest_check(sense_is(&r, 5, 0x23, 0x06), "token of an LU resized "
+	itest_check(itest_sense_is(&r, 5, 0x23, 0x06), "token of an LU resized "
 	    "by a reload: TOKEN REVOKED 23/06: %s", rs(&r));
 	itest_close(a);
 	/* the narrow target is target-wide now: no new login needed for

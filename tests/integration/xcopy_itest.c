@@ -38,96 +38,6 @@
 #define XB	"iqn.2026-11.org.tpcd:xb"
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
 
-struct res {
-	int	 status;
-	int	 key, asc, ascq;
-	bool	 sksv;
-	int	 field;
-	int	 bit;		/* -1: no bit pointer */
-	uint8_t	 raw[260];
-	int	 raw_len;
-	uint8_t	 data[4096];
-	int	 data_len;
-};
-
-static uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)be16(p) << 16 | be16(p + 2);
-}
-
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-/* Send cdb with optional Data-Out (out/olen) or Data-In (ilen). */
-static int
-cmd(struct iscsi_context *ctx, int lun, const uint8_t *cdb16,
-    const uint8_t *out, uint32_t olen, uint32_t ilen, struct res *r)
-{
-	struct scsi_task *t;
-	struct iscsi_data d = { .size = olen, .data = (unsigned char *)out };
-	uint8_t cdb[16];
-
-	memset(r, 0, sizeof(*r));
-	memcpy(cdb, cdb16, 16);
-	t = scsi_create_task(16, cdb, olen ? SCSI_XFER_WRITE :
-	    (ilen ? SCSI_XFER_READ : SCSI_XFER_NONE), olen ? olen : ilen);
-	if (t == NULL)
-		return -1;
-	if (iscsi_scsi_command_sync(ctx, lun, t, olen ? &d : NULL) == NULL) {
-		scsi_free_scsi_task(t);
-		return -1;
-	}
-	r->status = t->status;
-	r->key = t->sense.key;
-	r->asc = (t->sense.ascq >> 8) & 0xff;
-	r->ascq = t->sense.ascq & 0xff;
-	r->sksv = t->sense.sense_specific;
-	r->field = t->sense.field_pointer;
-	r->bit = t->sense.bit_pointer_valid ? t->sense.bit_pointer : -1;
-	if (t->status == SCSI_STATUS_CHECK_CONDITION && t->datain.size > 2) {
-		r->raw_len = MIN(be16(t->datain.data), t->datain.size - 2);
-		r->raw_len = MIN(r->raw_len, (int)sizeof(r->raw));
-		memcpy(r->raw, t->datain.data + 2, r->raw_len);
-	} else if (t->status == SCSI_STATUS_GOOD && t->datain.size > 0) {
-		r->data_len = MIN(t->datain.size, (int)sizeof(r->data));
-		memcpy(r->data, t->datain.data, r->data_len);
-	}
-	scsi_free_scsi_task(t);
-	return 0;
-}
-
-static bool
-sense_is(const struct res *r, int key, int asc, int ascq)
-{
-	return r->status == SCSI_STATUS_CHECK_CONDITION && r->key == key &&
-	    r->asc == asc && r->ascq == ascq;
-}
-
 /* --- parameter lists --- */
 
 struct plist {
@@ -144,9 +54,9 @@ pl_init(struct plist *p, bool lid4, uint32_t list_id, int usage, bool immed)
 	if (lid4) {
 		p->b[0] = 1;
 		p->b[1] = (uint8_t)(usage << 3);
-		put16(p->b + 2, 0x20);
+		itest_put16(p->b + 2, 0x20);
 		p->b[15] = immed;
-		put32(p->b + 20, list_id);
+		itest_put32(p->b + 20, list_id);
 	} else {
 		p->b[0] = (uint8_t)list_id;
 		p->b[1] = (uint8_t)(usage << 3);
@@ -182,7 +92,7 @@ pl_seg(struct plist *p, uint8_t type, size_t len)
 	uint8_t *d = p->b + pl_hdr(p) + p->c + p->s;
 
 	d[0] = type;
-	put16(d + 2, (uint32_t)(len - 4));
+	itest_put16(d + 2, (uint32_t)(len - 4));
 	p->s += len;
 	return d;
 }
@@ -194,11 +104,11 @@ pl_b2b(struct plist *p, uint16_t src, uint16_t dst, uint16_t n, uint64_t sl,
 	uint8_t *d = pl_seg(p, 0x02, 28);
 
 	d[1] = dc ? 0x02 : 0;
-	put16(d + 4, src);
-	put16(d + 6, dst);
-	put16(d + 10, n);
-	put64(d + 12, sl);
-	put64(d + 20, dl);
+	itest_put16(d + 4, src);
+	itest_put16(d + 6, dst);
+	itest_put16(d + 10, n);
+	itest_put64(d + 12, sl);
+	itest_put64(d + 20, dl);
 }
 
 static void
@@ -207,36 +117,36 @@ pl_off(struct plist *p, uint16_t src, uint16_t dst, uint32_t bytes,
 {
 	uint8_t *d = pl_seg(p, 0x0a, 32);
 
-	put16(d + 4, src);
-	put16(d + 6, dst);
-	put32(d + 8, bytes);
-	put64(d + 12, sl);
-	put64(d + 20, dl);
-	put16(d + 28, so);
-	put16(d + 30, dof);
+	itest_put16(d + 4, src);
+	itest_put16(d + 6, dst);
+	itest_put32(d + 8, bytes);
+	itest_put64(d + 12, sl);
+	itest_put64(d + 20, dl);
+	itest_put16(d + 28, so);
+	itest_put16(d + 30, dof);
 }
 
 static size_t
 pl_finish(struct plist *p)
 {
 	if (p->lid4) {
-		put16(p->b + 42, (uint32_t)p->c);
-		put16(p->b + 44, (uint32_t)p->s);
+		itest_put16(p->b + 42, (uint32_t)p->c);
+		itest_put16(p->b + 44, (uint32_t)p->s);
 	} else {
-		put16(p->b + 2, (uint32_t)p->c);
-		put32(p->b + 8, (uint32_t)p->s);
+		itest_put16(p->b + 2, (uint32_t)p->c);
+		itest_put32(p->b + 8, (uint32_t)p->s);
 	}
 	return pl_hdr(p) + p->c + p->s;
 }
 
 static int
 xcopy(struct iscsi_context *ctx, int lun, struct plist *p, size_t len,
-    struct res *r)
+    struct itest_res *r)
 {
 	uint8_t cdb[16] = { 0x83, p->lid4 ? 0x01 : 0x00 };
 
-	put32(cdb + 10, (uint32_t)len);
-	return cmd(ctx, lun, cdb, p->b, (uint32_t)len, 0, r);
+	itest_put32(cdb + 10, (uint32_t)len);
+	return itest_cmd(ctx, lun, cdb, p->b, (uint32_t)len, 0, r);
 }
 
 /* First NAA (else best) LU designator of VPD 83h: code set ..
@@ -245,10 +155,10 @@ static int
 lu_desig(struct iscsi_context *ctx, int lun, uint8_t *out)
 {
 	uint8_t cdb[16] = { 0x12, 0x01, 0x83, 0x00, 0xff };
-	struct res r;
+	struct itest_res r;
 	int off;
 
-	if (cmd(ctx, lun, cdb, NULL, 0, 255, &r) != 0 || r.status != 0)
+	if (itest_cmd(ctx, lun, cdb, NULL, 0, 255, &r) != 0 || r.status != 0)
 		return -1;
 	for (off = 4; off + 4 <= r.data_len; off += 4 + r.data[off + 3]) {
 		if (((r.data[off + 1] >> 4) & 3) == 0 &&
@@ -323,7 +233,7 @@ static void
 t_copies(struct iscsi_context *a)
 {
 	struct plist *p = calloc(1, sizeof(*p));
-	struct res r;
+	struct itest_res r;
 	size_t n;
 	uint64_t hs, hd;
 
@@ -351,13 +261,13 @@ t_copies(struct iscsi_context *a)
 	{
 		uint8_t cdb[16] = { 0x84, 0x00, 10 };
 
-		put32(cdb + 10, 64);
-		cmd(a, 0, cdb, NULL, 0, 64, &r);
+		itest_put32(cdb + 10, 64);
+		itest_cmd(a, 0, cdb, NULL, 0, 64, &r);
 		itest_check(r.status == 0 && r.data[4] == 1 &&
-		    be16(r.data + 5) == 3 && r.data[7] == 0 &&
-		    be32(r.data + 8) == (256 + 1024 + 64) * 512,
+		    itest_be16(r.data + 5) == 3 && r.data[7] == 0 &&
+		    itest_be32(r.data + 8) == (256 + 1024 + 64) * 512,
 		    "COPY STATUS(LID1) list 10: completed, 3 segs, %u bytes",
-		    be32(r.data + 8));
+		    itest_be32(r.data + 8));
 	}
 	/* LID4 across LUs with different block sizes: 512 -> 4096 with DC
 	 * (DC=1: NUMBER OF BLOCKS in destination blocks), back 4096 -> 512,
@@ -382,7 +292,7 @@ static void
 t_errors(struct iscsi_context *a)
 {
 	struct plist *p = calloc(1, sizeof(*p));
-	struct res r;
+	struct itest_res r;
 	size_t n;
 	int i;
 
@@ -392,7 +302,7 @@ t_errors(struct iscsi_context *a)
 	pl_b2b(p, 0, 0, 8, 0, 8, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n - 1, &r);
-	itest_check(sense_is(&r, 5, 0x1a, 0), "short list: 05/1A/00");
+	itest_check(itest_sense_is(&r, 5, 0x1a, 0), "short list: 05/1A/00");
 	/* 26/06 too many CSCDs */
 	pl_init(p, false, 1, 0, false);
 	for (i = 0; i < 65; i++)
@@ -400,14 +310,14 @@ t_errors(struct iscsi_context *a)
 	pl_b2b(p, 0, 0, 8, 0, 8, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x06), "65 CSCDs: 05/26/06");
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x06), "65 CSCDs: 05/26/06");
 	/* 26/09 with the pointer at the segment */
 	pl_init(p, false, 1, 0, false);
 	pl_e4(p, d0, l0, 512);
 	pl_seg(p, 0x03, 20);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0x09) && r.sksv && r.field == 48,
+	itest_check(itest_sense_is(&r, 5, 0x26, 0x09) && r.sksv && r.field == 48,
 	    "segment type 03h: 05/26/09 pointer 48 (got %d)", r.field);
 	/* 26/00 LIST ID USAGE 01b: byte 1 bit 4 */
 	pl_init(p, false, 1, 1, false);
@@ -415,7 +325,7 @@ t_errors(struct iscsi_context *a)
 	pl_b2b(p, 0, 0, 8, 0, 8, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0) && r.sksv && r.field == 1 &&
+	itest_check(itest_sense_is(&r, 5, 0x26, 0) && r.sksv && r.field == 1 &&
 	    r.bit == 4, "usage 01b: 05/26/00 byte 1 bit 4 (%d/%d)", r.field,
 	    r.bit);
 	/* 26/00 DISK BLOCK LENGTH mismatch: byte 29 of the CSCD */
@@ -424,7 +334,7 @@ t_errors(struct iscsi_context *a)
 	pl_b2b(p, 0, 0, 8, 0, 8, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0) && r.sksv && r.field == 16 + 29,
+	itest_check(itest_sense_is(&r, 5, 0x26, 0) && r.sksv && r.field == 16 + 29,
 	    "block length 4096 on a 512 LU: 05/26/00 pointer 45 (got %d)",
 	    r.field);
 	/* 0D/02 index past the list, segment number in CSI (bytes 8-11) */
@@ -434,17 +344,17 @@ t_errors(struct iscsi_context *a)
 	pl_b2b(p, 0, 1, 8, 0, 8, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 0x0a, 0x0d, 0x02) && r.raw_len >= 18 &&
-	    be32(r.raw + 8) == 1, "index 1 of 1 CSCD: 0A/0D/02, segment 1 in "
+	itest_check(itest_sense_is(&r, 0x0a, 0x0d, 0x02) && r.raw_len >= 18 &&
+	    itest_be32(r.raw + 8) == 1, "index 1 of 1 CSCD: 0A/0D/02, segment 1 in "
 	    "CSI (raw %d bytes, CSI %u)", r.raw_len,
-	    r.raw_len >= 12 ? be32(r.raw + 8) : 0);
+	    r.raw_len >= 12 ? itest_be32(r.raw + 8) : 0);
 	/* 0D/02 past the end, forwarded 21/00 of the destination */
 	pl_init(p, false, 1, 0, false);
 	pl_e4(p, d0, l0, 512);
 	pl_b2b(p, 0, 0, 2048, 0, 131072 - 1, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 0x0a, 0x0d, 0x02) && r.raw_len >= 19 + 14 &&
+	itest_check(itest_sense_is(&r, 0x0a, 0x0d, 0x02) && r.raw_len >= 19 + 14 &&
 	    r.raw[9] == 18 && r.raw[18] == 2 && r.raw[19 + 12] == 0x21,
 	    "range past the end: 0A/0D/02 with forwarded 05/21/00");
 	/* LID4 IMMED with usage 11b: byte 15 bit 0 */
@@ -453,15 +363,15 @@ t_errors(struct iscsi_context *a)
 	pl_b2b(p, 0, 0, 8, 0, 8, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 5, 0x26, 0) && r.field == 15 && r.bit == 0,
+	itest_check(itest_sense_is(&r, 5, 0x26, 0) && r.field == 15 && r.bit == 0,
 	    "LID4 IMMED + usage 11b: 05/26/00 byte 15 bit 0");
 	/* unknown list ID: 05/24/00 at CDB byte 2 */
 	{
 		uint8_t cdb[16] = { 0x84, 0x00, 200 };
 
-		put32(cdb + 10, 64);
-		cmd(a, 0, cdb, NULL, 0, 64, &r);
-		itest_check(sense_is(&r, 5, 0x24, 0) && r.field == 2,
+		itest_put32(cdb + 10, 64);
+		itest_cmd(a, 0, cdb, NULL, 0, 64, &r);
+		itest_check(itest_sense_is(&r, 5, 0x24, 0) && r.field == 2,
 		    "COPY STATUS of an unknown list: 05/24/00 byte 2");
 	}
 	free(p);
@@ -474,7 +384,7 @@ t_acl(struct iscsi_context *a)
 	struct plist *p = calloc(1, sizeof(*p));
 	uint8_t ds[40], dx[40];
 	int ls, lx;
-	struct res r;
+	struct itest_res r;
 	size_t n;
 
 	/* NAA of the secret LU (xa tpg_lun 2) as init-b sees it, and of
@@ -492,7 +402,7 @@ t_acl(struct iscsi_context *a)
 	pl_b2b(p, 1, 0, 8, 0, 8, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 0x0a, 0x0d, 0x02),
+	itest_check(itest_sense_is(&r, 0x0a, 0x0d, 0x02),
 	    "LU of this target not mapped for init-a: 0A/0D/02");
 	pl_init(p, false, 1, 0, false);
 	pl_e4(p, d0, l0, 512);
@@ -500,7 +410,7 @@ t_acl(struct iscsi_context *a)
 	pl_b2b(p, 0, 1, 8, 0, 8, false);
 	n = pl_finish(p);
 	xcopy(a, 0, p, n, &r);
-	itest_check(sense_is(&r, 0x0a, 0x0d, 0x02),
+	itest_check(itest_sense_is(&r, 0x0a, 0x0d, 0x02),
 	    "LU of another target: 0A/0D/02");
 	/* positive control: init-b maps it */
 	fill_lu(b, 2, 0, 8, 512, 77);
@@ -520,7 +430,7 @@ static void
 t_list_ids(struct iscsi_context *a)
 {
 	struct plist *p = calloc(1, sizeof(*p));
-	struct res r;
+	struct itest_res r;
 	size_t n;
 	int k;
 
@@ -537,20 +447,20 @@ t_list_ids(struct iscsi_context *a)
 }
 
 static void
-rcs4(struct iscsi_context *a, uint32_t id, struct res *r)
+rcs4(struct iscsi_context *a, uint32_t id, struct itest_res *r)
 {
 	uint8_t cdb[16] = { 0x84, 0x05 };
 
-	put32(cdb + 2, id);
-	put32(cdb + 10, 128);
-	cmd(a, 0, cdb, NULL, 0, 128, r);
+	itest_put32(cdb + 2, id);
+	itest_put32(cdb + 10, 128);
+	itest_cmd(a, 0, cdb, NULL, 0, 128, r);
 }
 
 static void
 t_immed_abort(struct iscsi_context *a)
 {
 	struct plist *p = calloc(1, sizeof(*p));
-	struct res r;
+	struct itest_res r;
 	uint64_t b1 = 0, b2 = 0;
 	size_t n;
 	int i, polls = 0, running = 0;
@@ -570,7 +480,7 @@ t_immed_abort(struct iscsi_context *a)
 	pl_b2b(p, 0, 0, 1, 0, 1, false);
 	n = pl_finish(p);
 	xcopy(a, 1, p, n, &r);
-	itest_check(sense_is(&r, 5, 0x00, 0x16),
+	itest_check(itest_sense_is(&r, 5, 0x00, 0x16),
 	    "list 0xabc reused while active: 05/00/16");
 	for (i = 0; i < 50; i++) {
 		rcs4(a, 0xabc, &r);
@@ -578,10 +488,10 @@ t_immed_abort(struct iscsi_context *a)
 		if (r.status == 0 && r.data[5] == 0x12) {
 			running++;
 			if (running == 1)
-				b1 = ((uint64_t)be32(r.data + 16) << 32) |
-				    be32(r.data + 20);
-			b2 = ((uint64_t)be32(r.data + 16) << 32) |
-			    be32(r.data + 20);
+				b1 = ((uint64_t)itest_be32(r.data + 16) << 32) |
+				    itest_be32(r.data + 20);
+			b2 = ((uint64_t)itest_be32(r.data + 16) << 32) |
+			    itest_be32(r.data + 20);
 			if (running >= 3 && b2 > b1)
 				break;
 		}
@@ -593,8 +503,8 @@ t_immed_abort(struct iscsi_context *a)
 	{
 		uint8_t cdb[16] = { 0x83, 0x1c };
 
-		put32(cdb + 2, 0xabc);
-		cmd(a, 1, cdb, NULL, 0, 0, &r);
+		itest_put32(cdb + 2, 0xabc);
+		itest_cmd(a, 1, cdb, NULL, 0, 0, &r);
 		itest_check(r.status == 0, "COPY OPERATION ABORT: GOOD");
 	}
 	for (i = 0; i < 100; i++) {
@@ -603,9 +513,9 @@ t_immed_abort(struct iscsi_context *a)
 			break;
 		usleep(50000);
 	}
-	itest_check(r.status == 0 && r.data[5] == 0x60 && be16(r.data + 24)
+	itest_check(r.status == 0 && r.data[5] == 0x60 && itest_be16(r.data + 24)
 	    < 256, "after abort: status 60h, %u segments processed",
-	    be16(r.data + 24));
+	    itest_be16(r.data + 24));
 	/* now the ID is free again */
 	pl_init(p, true, 0xabc, 0, false);
 	pl_e4(p, d1, l1, 512);
@@ -615,7 +525,7 @@ t_immed_abort(struct iscsi_context *a)
 	itest_check(r.status == 0, "list 0xabc after the abort: GOOD");
 	rcs4(a, 0xabc, &r);
 	itest_check(r.status == 0 && r.data[5] == 0x01 && r.data[4] == 0x01 &&
-	    be32(r.data + 8) == 0xfffffffe, "RCS(LID4): completed 01h");
+	    itest_be32(r.data + 8) == 0xfffffffe, "RCS(LID4): completed 01h");
 	free(p);
 }
 
@@ -626,7 +536,7 @@ t_nexus_loss(void)
 {
 	struct iscsi_context *c = login(ITEST_INIT_A, XA);
 	struct plist *p = calloc(1, sizeof(*p));
-	struct res r;
+	struct itest_res r;
 	size_t n;
 	int i;
 
@@ -643,7 +553,7 @@ t_nexus_loss(void)
 	c = login(ITEST_INIT_A, XA);
 	itest_clear_ua(c, 1);
 	rcs4(c, 7, &r);
-	itest_check(sense_is(&r, 5, 0x24, 0),
+	itest_check(itest_sense_is(&r, 5, 0x24, 0),
 	    "new nexus does not see the old one's list 7: 05/24/00");
 	itest_check(itest_daemon_alive(), "daemon alive after nexus loss");
 	itest_close(c);
@@ -704,14 +614,14 @@ pl_big(struct plist *p, uint32_t id, bool immed, int nseg)
 }
 
 static uint64_t
-rcs4_bytes(const struct res *r)
+rcs4_bytes(const struct itest_res *r)
 {
-	return (uint64_t)be32(r->data + 16) << 32 | be32(r->data + 20);
+	return (uint64_t)itest_be32(r->data + 16) << 32 | itest_be32(r->data + 20);
 }
 
 /* Poll RECEIVE COPY STATUS(LID4) until the operation is not running. */
 static void
-rcs4_wait(struct iscsi_context *a, uint32_t id, struct res *r)
+rcs4_wait(struct iscsi_context *a, uint32_t id, struct itest_res *r)
 {
 	int i;
 
@@ -733,7 +643,7 @@ t_tmf_abort_task(struct iscsi_context *a)
 	struct xc_async tmf = { 0 };
 	uint8_t cdb[16] = { 0x83, 0x01 };
 	struct scsi_task *t;
-	struct res r;
+	struct itest_res r;
 	double t0, one, lat;
 	size_t n;
 
@@ -746,7 +656,7 @@ t_tmf_abort_task(struct iscsi_context *a)
 	    "%.3f s", one);
 	/* 16 of them, ABORT TASK while it runs */
 	n = pl_big(&p, 0x7101, false, 16);
-	put32(cdb + 10, (uint32_t)n);
+	itest_put32(cdb + 10, (uint32_t)n);
 	t = scsi_create_task(16, cdb, SCSI_XFER_WRITE, (int)n);
 	d.data = p.b;
 	d.size = n;
@@ -790,7 +700,7 @@ t_tmf_lun_reset(struct iscsi_context *a)
 {
 	static struct plist p;
 	struct xc_async tmf = { 0 };
-	struct res r;
+	struct itest_res r;
 	double t0;
 	size_t n;
 
