@@ -4,7 +4,7 @@ noinst_PROGRAMS += bench/iscsi-load
 bench_iscsi_load_SOURCES = bench/iscsi-load.c
 bench_iscsi_load_CFLAGS = $(TEST_ISCSI_CFLAGS) -pthread
 bench_iscsi_load_LDADD = $(TEST_ISCSI_LIBS) -lpthread
-EXTRA_DIST += bench/run-bench.sh
+EXTRA_DIST += bench/run-bench.sh bench/copy-bench-lib.sh
 
 .PHONY: bench
 bench: tpcd$(EXEEXT) bench/iscsi-load$(EXEEXT)
