@@ -64,7 +64,7 @@ int	tcmu_name_parse(const char *uio_name, struct tcmu_devinfo *info);
 /* --- tcmu_cfs.c --- */
 
 /* Every user: device with a uio node whose subtype is `subtype` (NULL:
- * all), from <uio_class>/uio*/name.  *out is malloc'd. */
+ * all), from <uio_class>/uio<N>/name.  *out is malloc'd. */
 int	tcmu_cfs_scan(const char *subtype, struct tcmu_devinfo **out,
 	    unsigned int *n);
 

@@ -124,6 +124,35 @@ lun_create(const struct conf_storage *cs, struct backstore *bs)
 	return lun;
 }
 
+struct lun *
+lun_create_ident(const struct conf_storage *cs, struct backstore *bs,
+    const struct lun_ident *id)
+{
+	struct lun *lun;
+
+	lun = lun_create(cs, bs);
+	if (lun == NULL || id == NULL)
+		return lun;
+	/* an all-zero NAA keeps the one derived from cs->wwn */
+	for (size_t i = 0; i < sizeof(id->naa); i++) {
+		if (id->naa[i] != 0) {
+			memcpy(lun->naa, id->naa, sizeof(lun->naa));
+			break;
+		}
+	}
+	if (id->serial[0] != '\0')
+		snprintf(lun->serial, sizeof(lun->serial), "%s", id->serial);
+	if (id->vendor[0] != '\0')
+		snprintf(lun->vendor, sizeof(lun->vendor), "%s", id->vendor);
+	if (id->product[0] != '\0')
+		snprintf(lun->product, sizeof(lun->product), "%s",
+		    id->product);
+	if (id->revision[0] != '\0')
+		snprintf(lun->revision, sizeof(lun->revision), "%s",
+		    id->revision);
+	return lun;
+}
+
 void
 lun_get(struct lun *lun)
 {
@@ -281,6 +310,8 @@ nexus_ua_add(struct scsi_nexus *nx, const struct lun *lun, uint8_t asc,
 {
 	unsigned int i;
 
+	if (nx->no_ua)
+		return;
 	pthread_mutex_lock(&nx->lock);
 	for (i = 0; i < nx->n_luns; i++)
 		if (lun == NULL || nx->luns[i].lun == lun)
@@ -366,13 +397,13 @@ nexus_luns_replace(struct scsi_nexus *nx, struct nexus_lun *luns,
 	pthread_mutex_lock(&nx->lock);
 	old = nx->luns;
 	old_n = nx->n_luns;
-	first = nx->generation == 0;
-	changed = n != old_n;
+	first = nx->generation == 0 && !nx->no_ua;
+	changed = n != old_n && !nx->no_ua;
 	for (i = 0; i < n; i++) {
 		luns[i].ua_n = 0;
 		o = nexus_find(nx, luns[i].lun_id);
 		if (o == NULL || o->lun != luns[i].lun) {
-			changed = true;
+			changed = !nx->no_ua;
 			if (first)
 				nexus_ua_queue(&luns[i], 0x29, 0x00);
 			continue;

@@ -55,11 +55,27 @@ struct lun {
 	/* valid ROD tokens sourced from this LU (rod_token): lets
 	 * rod_registry_write_notify() return at once when zero */
 	_Atomic unsigned int rod_tokens;
+	/* Largest transfer (bytes) Block Limits advertises and READ/WRITE
+	 * accept; 0 = the engine's default (SBC_MAX_XFER_BYTES).  Set once
+	 * at creation (TCMU: LIO's hw_max_sectors and the data area). */
+	uint32_t	 max_xfer_bytes;
 };
 
 /* Takes its own reference on bs (the caller keeps its own).  Returns a LU
  * with one reference, or NULL. */
 struct lun *lun_create(const struct conf_storage *, struct backstore *bs);
+/* An identity chosen by the front end instead of the one derived from
+ * the storage object's wwn (TCMU: what LIO shows for the device, so
+ * initiators and E4h descriptors agree). */
+struct lun_ident {
+	uint8_t		 naa[LUN_NAA_LEN];
+	char		 serial[LUN_SERIAL_MAX];
+	char		 vendor[9], product[17], revision[5];
+};
+/* lun_create() with that identity (empty strings and an all-zero NAA keep
+ * the defaults derived from the storage object's wwn). */
+struct lun *lun_create_ident(const struct conf_storage *,
+	    struct backstore *bs, const struct lun_ident *);
 void	lun_get(struct lun *);
 void	lun_put(struct lun *);
 
@@ -87,6 +103,9 @@ struct scsi_nexus {
 	unsigned int	 n_luns;
 	unsigned int	 generation;	/* bumped by target_nexus_refresh */
 	void		*tpc;		/* per-nexus copy list ids (xcopy) */
+	/* No unit attentions are ever queued (TCMU: LIO's core keeps the
+	 * initiators' UAs itself). */
+	bool		 no_ua;
 };
 
 struct scsi_nexus *nexus_create(const char *initiator_name,

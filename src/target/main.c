@@ -33,6 +33,7 @@
 #include "rod_token/rod_token.h"
 #include "scsi.h"
 #include "target.h"
+#include "tcmu.h"
 #include "util.h"
 #include "xcopy/copy_engine.h"
 
@@ -251,11 +252,14 @@ main_reload(void)
 	main_conf = c;
 	if (main_listeners_sync(false) != 0)
 		log_err("reload: some portals cannot listen");
+	if (tcmu_reload(main_conf) != 0)
+		log_err("reload: the TCMU front end cannot start");
 }
 
 static void
 main_shutdown_done(void *arg)
 {
+	tcmu_stop();		/* handlers/tcmu: before the loops stop */
 	loops_stop();
 }
 
@@ -307,6 +311,8 @@ main_start(void *arg)
 	    NULL);
 	if (rc == 0)
 		rc = main_listeners_sync(true);
+	if (rc == 0)
+		rc = tcmu_start(main_conf);	/* LIO user: backstores */
 	if (rc != 0) {
 		log_err("startup failed: %s", strerror(-rc));
 		main_exit_code = 1;
@@ -507,6 +513,7 @@ main(int argc, char **argv)
 		main_exit_code = 1;
 	copy_counters_log_all();
 
+	tcmu_fini();
 	target_shutdown();
 	rod_registry_fini();
 	rod_key_fini();

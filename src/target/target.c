@@ -829,6 +829,24 @@ target_token_scope_wide(const struct scsi_nexus *nx)
 	return wide;
 }
 
+struct backstore *
+target_backstore_get(const char *name)
+{
+	struct backstore *bs = NULL;
+	struct lun *lun;
+
+	if (name == NULL)
+		return NULL;
+	pthread_rwlock_rdlock(&tgt_lock);
+	lun = tgt_cur != NULL ? tgt_so_lun(tgt_cur, name) : NULL;
+	if (lun != NULL && lun->bs != NULL) {
+		bs = lun->bs;
+		backstore_get(bs);
+	}
+	pthread_rwlock_unlock(&tgt_lock);
+	return bs;
+}
+
 int
 target_portals(struct target_portal **out, unsigned int *n)
 {

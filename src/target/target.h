@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct backstore;
 struct conf;
 struct lun;
 struct scsi_nexus;
@@ -65,6 +66,12 @@ void	target_foreach_nexus(const struct lun *lun,
  * "target" (any nexus of the target may use the target's tokens), false
  * for "nexus" (the default; also when the TPG is gone or disabled). */
 bool	target_token_scope_wide(const struct scsi_nexus *);
+
+/* The open backstore of storage object `name` of the running
+ * configuration, with a reference the caller drops (backstore_put), or
+ * NULL (no such object, or its plugin is not served).  For front ends
+ * that serve the same storage under another identity (TCMU). */
+struct backstore *target_backstore_get(const char *name);
 
 /* Portals of enabled TPGs, for the listener. */
 struct target_portal {

@@ -18,7 +18,8 @@ FUZZ_REPLAYS = tests/fuzz/replay_text_keys tests/fuzz/replay_chap \
 	tests/fuzz/replay_conf tests/fuzz/replay_cdb \
 	tests/fuzz/replay_pdu tests/fuzz/replay_login \
 	tests/fuzz/replay_ffp tests/fuzz/replay_xcopy_parse \
-	tests/fuzz/replay_odx_parse tests/fuzz/replay_rod_verify
+	tests/fuzz/replay_odx_parse tests/fuzz/replay_rod_verify \
+	tests/fuzz/replay_tcmu_ring
 check_PROGRAMS += $(FUZZ_REPLAYS)
 TESTS += $(FUZZ_REPLAYS)
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/regress \
@@ -83,6 +84,13 @@ tests_fuzz_replay_rod_verify_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
 	-DFUZZ_NAME='"rod_verify"'
 tests_fuzz_replay_rod_verify_LDADD = $(TPCD_LIBS)
 
+# TCMU command ring (handlers/tcmu/tcmu_ring.c) on a corrupt mapping.
+tests_fuzz_replay_tcmu_ring_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz_tcmu_ring.c
+tests_fuzz_replay_tcmu_ring_CFLAGS = $(FUZZ_REPLAY_CFLAGS) \
+	-DFUZZ_NAME='"tcmu_ring"'
+tests_fuzz_replay_tcmu_ring_LDADD = $(TPCD_LIBS)
+
 if FUZZING
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer -g
@@ -98,7 +106,8 @@ libtpcd_fuzz_a_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN)
 noinst_PROGRAMS += tests/fuzz/fuzz_text_keys tests/fuzz/fuzz_chap \
 	tests/fuzz/fuzz_conf tests/fuzz/fuzz_cdb tests/fuzz/fuzz_pdu \
 	tests/fuzz/fuzz_login tests/fuzz/fuzz_ffp tests/fuzz/fuzz_xcopy_parse \
-	tests/fuzz/fuzz_odx_parse tests/fuzz/fuzz_rod_verify
+	tests/fuzz/fuzz_odx_parse tests/fuzz/fuzz_rod_verify \
+	tests/fuzz/fuzz_tcmu_ring
 
 tests_fuzz_fuzz_text_keys_SOURCES = tests/fuzz/fuzz.h \
 	tests/fuzz/fuzz_text_keys.c
@@ -153,4 +162,10 @@ tests_fuzz_fuzz_rod_verify_SOURCES = tests/fuzz/fuzz.h \
 tests_fuzz_fuzz_rod_verify_CFLAGS = $(FUZZ_CC)
 tests_fuzz_fuzz_rod_verify_LDFLAGS = $(FUZZ_LINK)
 tests_fuzz_fuzz_rod_verify_LDADD = $(FUZZ_LINK_LIBS)
+
+tests_fuzz_fuzz_tcmu_ring_SOURCES = tests/fuzz/fuzz.h \
+	tests/fuzz/fuzz_tcmu_ring.c
+tests_fuzz_fuzz_tcmu_ring_CFLAGS = $(FUZZ_CC)
+tests_fuzz_fuzz_tcmu_ring_LDFLAGS = $(FUZZ_LINK)
+tests_fuzz_fuzz_tcmu_ring_LDADD = $(FUZZ_LINK_LIBS)
 endif

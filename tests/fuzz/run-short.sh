@@ -4,7 +4,7 @@
 #   tests/fuzz/run-short.sh [-t seconds] [-b builddir] [target ...]
 #
 # Targets default to all of them: text_keys chap conf cdb pdu login ffp
-# xcopy_parse odx_parse rod_verify.  Each runs for -t seconds (default 60;
+# xcopy_parse odx_parse rod_verify tcmu_ring.  Each runs for -t seconds (default 60;
 # $FUZZ_SECONDS also works) from the committed seeds (tests/fuzz/corpus/<t>/) plus the regressions
 # (tests/fuzz/regress/<t>/).  New corpus entries go to a scratch directory,
 # or to $FUZZ_CORPUS_OUT/<t>/ to keep them (CI cache, nightly runs).
@@ -20,7 +20,7 @@ set -u
 secs=${FUZZ_SECONDS:-60}
 build=${TOP_BUILDDIR:-.}
 src=$(cd "$(dirname "$0")/../.." && pwd)
-all="text_keys chap conf cdb pdu login ffp xcopy_parse odx_parse rod_verify"
+all="text_keys chap conf cdb pdu login ffp xcopy_parse odx_parse rod_verify tcmu_ring"
 
 while getopts t:b:h opt; do
 	case $opt in
@@ -43,6 +43,7 @@ max_len() {
 	login | ffp) echo 65536 ;;
 	xcopy_parse | odx_parse) echo 16384 ;;
 	rod_verify) echo 2048 ;;
+	tcmu_ring) echo 8192 ;;
 	*) echo 4096 ;;
 	esac
 }

@@ -1,0 +1,726 @@
+/*
+ * tcmu.c - the TCMU front end's glue: start/reload/stop, the device
+ * registry, config string -> backstore, identity, the per-device nexus
+ * and its LUN map (copy scope).  docs/tcmu.md has the user's view.
+ *
+ * Threads: the registry changes only on loop 0 (netlink events, start,
+ * reload) under tcmu_lock; device loops read it under the lock to build
+ * LUN maps.  Everything that may block (configfs/sysfs reads, open, mmap,
+ * backstore open, the reach snapshot) runs on the pool.
+ *
+ * Attach: pool (ident, uio open/map/reset, backstore, LU, nexus), then
+ * loop 0 (registry, netlink reply, scope), then the device's loop (watch
+ * the fd).  Detach: out of the registry at once (scope rebuilt), then the
+ * device's loop quiesces it, then loop 0 closes it, frees it and replies.
+ *
+ * Copy scope: a device's nexus maps its own LU at LUN 0 and, at
+ * lun_id = its registry number, every other device d2 such that every
+ * LIO (TPG, initiator) that can reach it can also reach d2
+ * (tcmu_reach_covers(self, d2)).  XCOPY / ODX resolve copy targets
+ * through that map, so an unreachable LU is "not found" (COPY ABORTED).
+ * The snapshot is re-read before every copy command and after netlink
+ * events.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backstore.h"
+#include "conf.h"
+#include "log.h"
+#include "lun.h"
+#include "target.h"
+#include "tcmu.h"
+#include "tcmu_dev.h"
+#include "tcmu_int.h"
+#include "util.h"
+
+#define TCMU_SUBTYPE	"tpcd"
+#define TCMU_NEXUS_INI	"tcmu"
+
+static pthread_mutex_t tcmu_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tcmu_dev *tcmu_devs;	/* attached, guarded by tcmu_lock */
+static struct tcmu_nl *tcmu_nl;
+static bool tcmu_running;
+static uint64_t tcmu_next_lun = 1;
+static unsigned int tcmu_pending;	/* attaches/detaches under way */
+static unsigned int tcmu_scope_rl;
+
+static void	tcmu_scope_refresh(void);
+
+/* ---------------- config string ---------------- */
+
+/*
+ * cfg := spec *( ";" option )
+ * spec := "file=" path | "block=" dev | "nvme=" dev | storage-object-name
+ * option := "ro=" ("0" | "1") | "thin=" ("0" | "1")
+ */
+struct tcmu_spec {
+	char		 plugin[16];	/* "" for a storage object */
+	char		 arg[TCMU_CFG_MAX];
+	bool		 ro;
+	bool		 thin;
+};
+
+static int
+tcmu_spec_parse(const char *cfg, struct tcmu_spec *sp)
+{
+	static const char *const plugins[][2] = {
+		{ "file=", "fileio" }, { "block=", "block" },
+		{ "nvme=", "nvme" },
+	};
+	char buf[TCMU_CFG_MAX], *opt, *save = NULL;
+	size_t i, n;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->thin = true;
+	if (strlen(cfg) >= sizeof(buf))
+		return -EINVAL;
+	strlcpy_t(buf, cfg, sizeof(buf));
+	opt = strchr(buf, ';');
+	if (opt != NULL)
+		*opt++ = '\0';
+	for (i = 0; i < ARRAY_SIZE(plugins); i++) {
+		n = strlen(plugins[i][0]);
+		if (strncmp(buf, plugins[i][0], n) == 0) {
+			strlcpy_t(sp->plugin, plugins[i][1],
+			    sizeof(sp->plugin));
+			strlcpy_t(sp->arg, buf + n, sizeof(sp->arg));
+			break;
+		}
+	}
+	if (i == ARRAY_SIZE(plugins))
+		strlcpy_t(sp->arg, buf, sizeof(sp->arg));
+	if (sp->arg[0] == '\0' ||
+	    (sp->plugin[0] == '\0' && strchr(buf, '=') != NULL))
+		return -EINVAL;
+	for (opt = opt != NULL ? strtok_r(opt, ";", &save) : NULL;
+	    opt != NULL; opt = strtok_r(NULL, ";", &save)) {
+		if (strcmp(opt, "ro=1") == 0)
+			sp->ro = true;
+		else if (strcmp(opt, "ro=0") == 0)
+			sp->ro = false;
+		else if (strcmp(opt, "thin=1") == 0)
+			sp->thin = true;
+		else if (strcmp(opt, "thin=0") == 0)
+			sp->thin = false;
+		else
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---------------- attach (pool thread) ---------------- */
+
+static int
+tcmu_open_backstore(struct tcmu_dev *dev, const struct tcmu_spec *sp,
+    uint64_t size)
+{
+	struct conf_storage cs;
+	int err = 0;
+
+	if (sp->plugin[0] == '\0') {
+		dev->bs = target_backstore_get(sp->arg);
+		strlcpy_t(dev->so_name, sp->arg, sizeof(dev->so_name));
+		if (dev->bs == NULL) {
+			log_err("tcmu: %s: no storage object \"%s\" in tpcd's "
+			    "configuration", dev->info.dev, sp->arg);
+			return -ENOENT;
+		}
+		return 0;
+	}
+	memset(&cs, 0, sizeof(cs));
+	cs.plugin = (char *)(uintptr_t)sp->plugin;
+	cs.name = dev->info.dev;
+	cs.dev = (char *)(uintptr_t)sp->arg;
+	/* fileio: created sparse at LIO's size if missing */
+	cs.size = strcmp(sp->plugin, "fileio") == 0 ? size : 0;
+	cs.block_size = dev->ident.block_size;
+	cs.write_back = dev->info.wce == 1;
+	cs.thin = sp->thin;
+	cs.read_only = sp->ro;
+	dev->bs = backstore_open(&cs, &err);
+	if (dev->bs == NULL) {
+		log_err("tcmu: %s: cannot open %s %s: %s", dev->info.dev,
+		    sp->plugin, sp->arg, strerror(err < 0 ? -err : EIO));
+		return err < 0 ? err : -EIO;
+	}
+	return 0;
+}
+
+static int
+tcmu_make_lun(struct tcmu_dev *dev, const struct tcmu_spec *sp)
+{
+	struct conf_storage cs;
+	struct lun_ident id;
+	struct nexus_lun *map;
+	char name[TCMU_NAME_MAX + 32], tgt[TCMU_NAME_MAX + 32];
+	uint64_t max;
+
+	memset(&id, 0, sizeof(id));
+	/* Without a unit serial LIO shows no NAA at all (targetcli always
+	 * writes one): then the identity is derived from the device's
+	 * configfs name, unique and stable, rather than from "" (which
+	 * would give every such device the same NAA). */
+	if (dev->ident.serial[0] != '\0')
+		tcmu_lio_naa(dev->ident.serial, dev->ident.company_id,
+		    id.naa);
+	strlcpy_t(id.serial, dev->ident.serial, sizeof(id.serial));
+	strlcpy_t(id.vendor, dev->ident.vendor, sizeof(id.vendor));
+	strlcpy_t(id.product, dev->ident.product, sizeof(id.product));
+	strlcpy_t(id.revision, dev->ident.revision, sizeof(id.revision));
+	snprintf(name, sizeof(name), "tcmu:user_%u/%s", dev->info.hba_id,
+	    dev->info.dev);
+	memset(&cs, 0, sizeof(cs));
+	cs.name = name;
+	cs.plugin = (char *)"user";
+	cs.wwn = dev->ident.serial[0] != '\0' ? dev->ident.serial : name;
+	cs.thin = sp->plugin[0] == '\0' ?
+	    (dev->bs->caps & BS_CAP_UNMAP) != 0 : sp->thin;
+	cs.read_only = sp->ro;
+	cs.write_back = dev->info.wce == 1 || dev->bs->write_back;
+	dev->lun = lun_create_ident(&cs, dev->bs, &id);
+	if (dev->lun == NULL)
+		return -ENOMEM;
+	/* Block Limits: LIO's hw_max_sectors and what the data area holds */
+	max = tcmu_dev_max_xfer(dev);
+	if (dev->ident.max_sectors != 0 &&
+	    (uint64_t)dev->ident.max_sectors * dev->ident.block_size < max)
+		max = (uint64_t)dev->ident.max_sectors *
+		    dev->ident.block_size;
+	if (max > UINT32_MAX)
+		max = UINT32_MAX;
+	max -= max % dev->ident.block_size;
+	dev->lun->max_xfer_bytes = (uint32_t)(max != 0 ? max :
+	    dev->ident.block_size);
+
+	snprintf(tgt, sizeof(tgt), "tcm-user/%u/%s", dev->info.hba_id,
+	    dev->info.dev);
+	dev->nexus = nexus_create(TCMU_NEXUS_INI, NULL, tgt, 1);
+	map = xcalloc(1, sizeof(*map));
+	if (dev->nexus == NULL || map == NULL) {
+		free(map);
+		return -ENOMEM;
+	}
+	dev->nexus->no_ua = true;	/* LIO keeps the UAs */
+	map[0].lun_id = 0;
+	map[0].lun = dev->lun;
+	lun_get(dev->lun);
+	nexus_luns_replace(dev->nexus, map, 1);
+	return 0;
+}
+
+static void
+tcmu_attach_work(void *arg)
+{
+	struct tcmu_dev *dev = arg;
+	struct tcmu_spec sp;
+	uint64_t size;
+	int rc;
+
+	rc = tcmu_spec_parse(dev->info.cfg, &sp);
+	if (rc != 0) {
+		log_err("tcmu: %s: bad config string \"%s/%s\" (docs/tcmu.md)",
+		    dev->info.dev, dev->info.subtype, dev->info.cfg);
+		goto out;
+	}
+	rc = tcmu_cfs_ident(&dev->info, &dev->ident);
+	if (rc != 0) {
+		log_err("tcmu: %s: cannot read its configfs attributes: %s",
+		    dev->info.dev, strerror(-rc));
+		goto out;
+	}
+	if (dev->ident.block_size == 0)
+		dev->ident.block_size = 512;
+	size = dev->info.size != 0 ? dev->info.size : dev->ident.size;
+	rc = tcmu_dev_open(dev);
+	if (rc != 0) {
+		log_err("tcmu: %s: cannot map /dev/uio%u: %s", dev->info.dev,
+		    dev->info.minor, strerror(-rc));
+		goto out;
+	}
+	rc = tcmu_open_backstore(dev, &sp, size);
+	if (rc != 0)
+		goto out;
+	/* LIO answers nothing about the medium itself, but initiators see
+	 * its dev_size and hw_block_size elsewhere (and LIO sizes its own
+	 * commands with them): both must agree with the backstore. */
+	if (dev->bs->block_size != dev->ident.block_size ||
+	    (size != 0 && dev->bs->size != size)) {
+		log_err("tcmu: %s: LIO has %llu bytes in %u-byte blocks, the "
+		    "backstore %llu in %u-byte blocks; refusing (set dev_size "
+		    "and hw_block_size to match)", dev->info.dev,
+		    (unsigned long long)size, dev->ident.block_size,
+		    (unsigned long long)dev->bs->size, dev->bs->block_size);
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = tcmu_make_lun(dev, &sp);
+out:
+	dev->attach_rc = rc;
+}
+
+/* ---------------- registry ---------------- */
+
+static void
+tcmu_dev_free(struct tcmu_dev *dev)
+{
+	tcmu_dev_close(dev);
+	if (dev->nexus != NULL)
+		nexus_destroy(dev->nexus);
+	lun_put(dev->lun);
+	if (dev->bs != NULL)
+		backstore_put(dev->bs);
+	if (dev->loop != NULL)
+		loop_load_add(dev->loop, -1);
+	free(dev);
+}
+
+static struct tcmu_dev *
+tcmu_find(const struct tcmu_devinfo *info)
+{
+	struct tcmu_dev *d;
+
+	for (d = tcmu_devs; d != NULL; d = d->next)
+		if (d->info.hba_id == info->hba_id &&
+		    strcmp(d->info.dev, info->dev) == 0)
+			return d;
+	return NULL;
+}
+
+static void
+tcmu_unlink(struct tcmu_dev *dev)
+{
+	struct tcmu_dev **pp;
+
+	pthread_mutex_lock(&tcmu_lock);
+	for (pp = &tcmu_devs; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == dev) {
+			*pp = dev->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tcmu_lock);
+	dev->next = NULL;
+}
+
+static void
+tcmu_start_on_loop(void *arg)
+{
+	struct tcmu_dev *dev = arg;
+	int rc;
+
+	rc = tcmu_dev_start(dev);
+	if (rc != 0)
+		log_err("tcmu: %s: cannot watch /dev/uio%u: %s",
+		    dev->info.dev, dev->info.minor, strerror(-rc));
+}
+
+static void
+tcmu_attach_done(void *arg)
+{
+	struct tcmu_dev *dev = arg;
+	int rc = dev->attach_rc;
+
+	tcmu_pending--;
+	if (rc == 0 && (!tcmu_running || tcmu_find(&dev->info) != NULL))
+		rc = -EEXIST;
+	if (dev->reply && tcmu_nl != NULL)
+		tcmu_nl_reply(tcmu_nl, TCMU_NL_ADDED, &dev->info, rc);
+	if (rc != 0) {
+		tcmu_dev_free(dev);
+		return;
+	}
+	dev->lun_id = tcmu_next_lun++;
+	pthread_mutex_lock(&tcmu_lock);
+	dev->next = tcmu_devs;
+	tcmu_devs = dev;
+	pthread_mutex_unlock(&tcmu_lock);
+	log_info("tcmu: serving user_%u/%s (/dev/uio%u, %s/%s, %llu bytes, "
+	    "serial %s)", dev->info.hba_id, dev->info.dev, dev->info.minor,
+	    dev->info.subtype, dev->info.cfg,
+	    (unsigned long long)dev->bs->size, dev->ident.serial);
+	tcmu_scope_refresh();
+	loop_post(dev->loop, tcmu_start_on_loop, dev);
+}
+
+static void tcmu_copy_gate(struct tcmu_dev *, struct tcmu_cmd *);
+
+/* Loop 0: attach one device (reply: answer the netlink ADDED event). */
+static int
+tcmu_attach(const struct tcmu_devinfo *info, bool reply)
+{
+	struct tcmu_dev *dev;
+	int rc;
+
+	if (tcmu_find(info) != NULL)
+		return -EEXIST;
+	dev = xcalloc(1, sizeof(*dev));
+	if (dev == NULL)
+		return -ENOMEM;
+	dev->info = *info;
+	dev->fd = -1;
+	dev->reply = reply;
+	dev->copy_gate = tcmu_copy_gate;
+	dev->loop = loop_least_loaded();
+	loop_load_add(dev->loop, 1);
+	tcmu_pending++;
+	rc = loop_pool_run(loop_get(0), tcmu_attach_work, tcmu_attach_done,
+	    dev);
+	if (rc != 0) {
+		tcmu_pending--;
+		tcmu_dev_free(dev);
+	}
+	return rc;
+}
+
+struct tcmu_detach {
+	struct tcmu_dev	*dev;
+	bool		 reply;
+};
+
+static void
+tcmu_detach_final(void *arg)
+{
+	struct tcmu_detach *d = arg;
+
+	tcmu_pending--;
+	if (d->reply && tcmu_nl != NULL)
+		tcmu_nl_reply(tcmu_nl, TCMU_NL_REMOVED, &d->dev->info, 0);
+	log_info("tcmu: detached user_%u/%s", d->dev->info.hba_id,
+	    d->dev->info.dev);
+	tcmu_dev_free(d->dev);
+	free(d);
+}
+
+static void
+tcmu_detach_drained(struct tcmu_dev *dev, void *arg)
+{
+	(void)dev;
+	/* close on loop 0, which owns the registry and netlink */
+	loop_post(loop_get(0), tcmu_detach_final, arg);
+}
+
+static void
+tcmu_detach_on_loop(void *arg)
+{
+	struct tcmu_detach *d = arg;
+
+	tcmu_dev_quiesce(d->dev, tcmu_detach_drained, d);
+}
+
+static int
+tcmu_detach(struct tcmu_dev *dev, bool reply)
+{
+	struct tcmu_detach *d;
+
+	d = xcalloc(1, sizeof(*d));
+	if (d == NULL)
+		return -ENOMEM;
+	d->dev = dev;
+	d->reply = reply;
+	tcmu_unlink(dev);
+	tcmu_scope_refresh();
+	tcmu_pending++;
+	if (loop_post(dev->loop, tcmu_detach_on_loop, d) != 0) {
+		tcmu_pending--;
+		free(d);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---------------- copy scope ---------------- */
+
+/* Rebuild every device's LUN map from a reach snapshot (NULL: nothing
+ * is known, so only each device itself). */
+static void
+tcmu_scope_apply(const struct tcmu_reach *reach)
+{
+	struct tcmu_dev *d, *o;
+	struct nexus_lun *map;
+	unsigned int n, cnt = 0;
+
+	pthread_mutex_lock(&tcmu_lock);
+	for (d = tcmu_devs; d != NULL; d = d->next)
+		cnt++;
+	for (d = tcmu_devs; d != NULL; d = d->next) {
+		map = xcalloc(cnt, sizeof(*map));
+		if (map == NULL)
+			continue;	/* keep the old map */
+		map[0].lun = d->lun;
+		lun_get(d->lun);
+		n = 1;
+		for (o = tcmu_devs; reach != NULL && o != NULL; o = o->next) {
+			if (o == d || n >= cnt ||
+			    !tcmu_reach_covers(reach, &d->info, &o->info))
+				continue;
+			map[n].lun_id = o->lun_id;
+			map[n].lun = o->lun;
+			lun_get(o->lun);
+			n++;
+		}
+		nexus_luns_replace(d->nexus, map, n);
+	}
+	pthread_mutex_unlock(&tcmu_lock);
+}
+
+struct tcmu_scope_job {
+	struct tcmu_reach *reach;
+	int		 rc;
+	struct tcmu_cmd	*cmd;		/* copy command waiting, or NULL */
+};
+
+static void
+tcmu_scope_work(void *arg)
+{
+	struct tcmu_scope_job *j = arg;
+
+	j->rc = tcmu_reach_load(&j->reach);
+}
+
+static void
+tcmu_scope_done(void *arg)
+{
+	struct tcmu_scope_job *j = arg;
+
+	if (j->rc != 0) {
+		if (log_ratelimited(&tcmu_scope_rl))
+			log_warn("tcmu: cannot read LIO's TPGs and ACLs (%s): "
+			    "no copies between TCMU LUs until it works",
+			    strerror(-j->rc));
+		j->reach = NULL;
+	}
+	tcmu_scope_apply(j->reach);
+	if (j->reach != NULL)
+		tcmu_reach_free(j->reach);
+	if (j->cmd != NULL)
+		tcmu_dev_cmd_run(j->cmd);
+	free(j);
+}
+
+/* Re-read the snapshot on the pool and rebuild the maps (loop l). */
+static int
+tcmu_scope_start(struct loop *l, struct tcmu_cmd *cmd)
+{
+	struct tcmu_scope_job *j;
+	int rc;
+
+	j = xcalloc(1, sizeof(*j));
+	if (j == NULL)
+		return -ENOMEM;
+	j->cmd = cmd;
+	rc = loop_pool_run(l, tcmu_scope_work, tcmu_scope_done, j);
+	if (rc != 0)
+		free(j);
+	return rc;
+}
+
+static void
+tcmu_scope_refresh(void)
+{
+	if (tcmu_scope_start(loop_get(0), NULL) != 0)
+		tcmu_scope_apply(NULL);
+}
+
+/* Before a copy command: a fresh view of who reaches what. */
+static void
+tcmu_copy_gate(struct tcmu_dev *dev, struct tcmu_cmd *c)
+{
+	if (tcmu_scope_start(dev->loop, c) != 0)
+		tcmu_dev_cmd_run(c);	/* the last map stays in force */
+}
+
+/* ---------------- netlink ---------------- */
+
+static int
+tcmu_reconfig(struct tcmu_dev *dev, const struct tcmu_devinfo *info,
+    unsigned int what)
+{
+	if (what & TCMU_RECONF_CFG) {
+		log_warn("tcmu: %s: changing the config string of a running "
+		    "device is not supported; re-create it", dev->info.dev);
+		return -EOPNOTSUPP;
+	}
+	if ((what & TCMU_RECONF_SIZE) && info->size != dev->bs->size) {
+		log_warn("tcmu: %s: dev_size %llu does not match the "
+		    "backstore (%llu bytes); refused", dev->info.dev,
+		    (unsigned long long)info->size,
+		    (unsigned long long)dev->bs->size);
+		return -EINVAL;
+	}
+	if ((what & TCMU_RECONF_WCE) && info->wce >= 0) {
+		pthread_mutex_lock(&dev->lun->lock);
+		dev->lun->wce = info->wce == 1;
+		pthread_mutex_unlock(&dev->lun->lock);
+		dev->info.wce = info->wce;
+	}
+	return 0;
+}
+
+static int
+tcmu_nl_event(void *arg, enum tcmu_nl_event ev,
+    const struct tcmu_devinfo *info, unsigned int reconf)
+{
+	struct tcmu_dev *dev;
+	int rc;
+
+	(void)arg;
+	if (strcmp(info->subtype, TCMU_SUBTYPE) != 0)
+		return 0;	/* tcmu_nl.c filters; be safe */
+	dev = tcmu_find(info);
+	switch (ev) {
+	case TCMU_NL_ADDED:
+		if (dev != NULL)
+			return 0;
+		rc = tcmu_attach(info, true);
+		return rc == 0 ? TCMU_NL_LATER : rc;
+	case TCMU_NL_REMOVED:
+		if (dev == NULL)
+			return 0;
+		rc = tcmu_detach(dev, true);
+		return rc == 0 ? TCMU_NL_LATER : rc;
+	case TCMU_NL_RECONFIG:
+		if (dev == NULL)
+			return -ENODEV;
+		return tcmu_reconfig(dev, info, reconf);
+	}
+	return 0;
+}
+
+/* ---------------- start / reload / stop ---------------- */
+
+static void
+tcmu_scan(void)
+{
+	struct tcmu_devinfo *v = NULL;
+	unsigned int n = 0, i;
+	int rc;
+
+	rc = tcmu_cfs_scan(TCMU_SUBTYPE, &v, &n);
+	if (rc != 0) {
+		log_warn("tcmu: cannot list uio devices: %s", strerror(-rc));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (tcmu_find(&v[i]) == NULL)
+			(void)tcmu_attach(&v[i], false);
+	free(v);
+}
+
+int
+tcmu_start(const struct conf *c)
+{
+	char path[300];
+	struct stat st;
+	bool required = c->tcmu == CONF_TCMU_ON;
+	int rc;
+
+	if (c->tcmu == CONF_TCMU_OFF || tcmu_running)
+		return 0;
+	snprintf(path, sizeof(path), "%s/core", tcmu_paths.configfs);
+	if (stat(path, &st) != 0) {
+		if (!required) {
+			log_dbg("tcmu: no %s: TCMU front end not started",
+			    path);
+			return 0;
+		}
+		log_err("tcmu: %s missing (is target_core_mod loaded and "
+		    "configfs mounted?)", path);
+		return -ENOENT;
+	}
+	rc = tcmu_nl_open(loop_get(0), tcmu_nl_event, NULL, &tcmu_nl);
+	if (rc != 0) {
+		tcmu_nl = NULL;
+		if (!required) {
+			log_info("tcmu: TCM-USER netlink family not available "
+			    "(%s): TCMU front end not started", strerror(-rc));
+			return 0;
+		}
+		log_err("tcmu: cannot open the TCM-USER netlink family: %s "
+		    "(modprobe target_core_user)", strerror(-rc));
+		return rc;
+	}
+	tcmu_running = true;
+	log_info("tcmu: serving LIO user: backstores with config \"%s/...\"",
+	    TCMU_SUBTYPE);
+	tcmu_scan();
+	return 0;
+}
+
+int
+tcmu_reload(const struct conf *c)
+{
+	struct backstore *bs;
+	struct tcmu_dev *d;
+
+	if (!tcmu_running)
+		return tcmu_start(c);
+	for (d = tcmu_devs; d != NULL; d = d->next) {
+		if (d->so_name[0] == '\0')
+			continue;
+		bs = target_backstore_get(d->so_name);
+		if (bs != d->bs)
+			log_warn("tcmu: %s: storage object \"%s\" changed or "
+			    "went away in the new configuration; the device "
+			    "keeps the old one until it is re-created",
+			    d->info.dev, d->so_name);
+		if (bs != NULL)
+			backstore_put(bs);
+	}
+	/* devices that could not attach before (missing object) */
+	tcmu_scan();
+	tcmu_scope_refresh();
+	return 0;
+}
+
+static void
+tcmu_stop_on_loop(void *arg)
+{
+	tcmu_dev_quiesce(arg, NULL, NULL);
+}
+
+void
+tcmu_stop(void)
+{
+	struct tcmu_dev *d;
+
+	if (!tcmu_running)
+		return;
+	tcmu_running = false;
+	if (tcmu_nl != NULL)
+		tcmu_nl_close(tcmu_nl);
+	tcmu_nl = NULL;
+	/* Stop taking commands and abort running copies; whatever has not
+	 * completed when the loops stop is reset by the next start. */
+	pthread_mutex_lock(&tcmu_lock);
+	for (d = tcmu_devs; d != NULL; d = d->next)
+		(void)loop_post(d->loop, tcmu_stop_on_loop, d);
+	pthread_mutex_unlock(&tcmu_lock);
+}
+
+void
+tcmu_fini(void)
+{
+	struct tcmu_dev *d;
+
+	tcmu_running = false;
+	if (tcmu_nl != NULL)
+		tcmu_nl_close(tcmu_nl);
+	tcmu_nl = NULL;
+	pthread_mutex_lock(&tcmu_lock);
+	d = tcmu_devs;
+	tcmu_devs = NULL;
+	pthread_mutex_unlock(&tcmu_lock);
+	while (d != NULL) {
+		struct tcmu_dev *next = d->next;
+
+		tcmu_dev_free(d);
+		d = next;
+	}
+	if (tcmu_pending != 0)
+		log_dbg("tcmu: %u attach/detach left at exit", tcmu_pending);
+}
