@@ -22,6 +22,7 @@
 static const struct backstore_ops *const backstore_plugins[] = {
 	&bs_file_ops,
 	&bs_block_ops,
+	&bs_nvme_ops,
 	&bs_mem_ops,
 };
 

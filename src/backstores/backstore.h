@@ -10,7 +10,7 @@
  * caller falls back to reads and writes.
  *
  * Plugins: "fileio" (bs_file), "block" (bs_block), "mem" (bs_mem,
- * tests), later "nvme".  One struct backstore per storage object, owned
+ * tests), "nvme" (bs_nvme: a namespace, with NVMe Copy).  One struct backstore per storage object, owned
  * by the LUN registry and shared (refcounted) by every LUN that maps it.
  */
 #ifndef TPCD_BACKSTORE_H
@@ -61,6 +61,15 @@ struct bs_io {
 	struct backstore *_bs;
 };
 
+/* What a copy() hook does, for the copy engine's choice of path and
+ * counters (struct backstore_ops.copy_kind). */
+enum bs_copy_kind {
+	BS_COPY_FILE = 0,	/* reflink (BS_IO_CLONE) / copy_file_range */
+	BS_COPY_NVME,		/* NVMe Copy inside one namespace; a failure
+				   other than -EOPNOTSUPP/-EXDEV/-EINVAL is
+				   the device's and ends the copy */
+};
+
 struct bs_extent {
 	uint64_t	src_off;
 	uint64_t	dst_off;
@@ -85,6 +94,7 @@ struct backstore_ops {
 	int	(*lba_status)(struct backstore *, uint64_t off, uint64_t *len,
 		    bool *mapped);
 	uint32_t caps;
+	enum bs_copy_kind copy_kind;	/* of copy(); 0 = BS_COPY_FILE */
 };
 
 struct backstore {
@@ -141,5 +151,7 @@ int	bs_file_copy(struct backstore *dst, struct backstore *src,
 extern const struct backstore_ops bs_mem_ops;
 /* "block": a block device or partition, O_DIRECT (bs_block.c). */
 extern const struct backstore_ops bs_block_ops;
+/* "nvme": an NVMe namespace, /dev/nvmeXnY or /dev/ngXnY (bs_nvme.c). */
+extern const struct backstore_ops bs_nvme_ops;
 
 #endif

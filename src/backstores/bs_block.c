@@ -44,6 +44,9 @@
  * copy(): copy_file_range() between two block LUs via bs_file_copy() (the
  * kernel may refuse it for block devices: the copy engine then falls back
  * to reads and writes); reflink (BS_IO_CLONE) is never possible here.
+ *
+ * bs_block_int.h exposes open, close and submit to plugins built on a
+ * block node (bs_nvme.c), which keep their own state in an ext slot.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -64,6 +67,7 @@
 #include <unistd.h>
 
 #include "backstore.h"
+#include "bs_block_int.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
@@ -78,6 +82,7 @@ struct bs_block {
 	atomic_bool	 punch_ok;	/* the device took it so far */
 	uint64_t	 discard_max;	/* queue limits (bytes), for the log */
 	uint64_t	 zeroes_max;
+	void		*ext;		/* a plugin built on this one */
 };
 
 /* A request bounced through an aligned buffer. */
@@ -237,7 +242,7 @@ bs_block_limits(struct backstore *bs, const struct conf_storage *cs,
 	}
 }
 
-static int
+int
 bs_block_open(struct backstore *bs, const struct conf_storage *cs)
 {
 	struct bs_block *b;
@@ -297,7 +302,7 @@ fail:
 	return rc;
 }
 
-static void
+void
 bs_block_close(struct backstore *bs)
 {
 	if (bs->fd >= 0)
@@ -541,7 +546,7 @@ bs_block_pool_done(void *arg)
 	io->done(io, (int)io->lio.res);
 }
 
-static int
+int
 bs_block_submit(struct backstore *bs, struct bs_io *io)
 {
 	io->_bs = bs;
@@ -556,6 +561,23 @@ bs_block_submit(struct backstore *bs, struct bs_io *io)
 		    bs_block_pool_done, io);
 	}
 	return -EINVAL;
+}
+
+void *
+bs_block_ext(const struct backstore *bs)
+{
+	const struct bs_block *b = bs->priv;
+
+	return b != NULL ? b->ext : NULL;
+}
+
+void
+bs_block_set_ext(struct backstore *bs, void *ext)
+{
+	struct bs_block *b = bs->priv;
+
+	if (b != NULL)
+		b->ext = ext;
 }
 
 /* --- copy offload --- */

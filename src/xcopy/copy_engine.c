@@ -6,9 +6,10 @@
  * range in pieces through one of four modes:
  *
  *   OFFLOAD  the destination backstore's copy() hook on the blocking pool:
- *            reflink (BS_IO_CLONE, up to COPY_CLONE_PIECE per call) or
- *            copy_file_range (COPY_CFR_PIECE per call), one piece at a
- *            time, holding the destination range lock for the piece.
+ *            reflink (BS_IO_CLONE, up to COPY_CLONE_PIECE per call),
+ *            copy_file_range (COPY_CFR_PIECE per call) or NVMe Copy
+ *            (COPY_NVME_PIECE), one piece at a time, holding the
+ *            destination range lock for the piece.
  *   RW       up to COPY_MAX_INFLIGHT chunks of COPY_CHUNK_BYTES: read
  *            into a bounce buffer, take the destination range lock,
  *            write, release.  Chunk boundaries fall on multiples of the
@@ -26,6 +27,15 @@
  * piece is redone by the next path; any other offload error redoes the
  * rest of the step with RW, which then reports exactly which side (read
  * or write) fails and where.
+ *
+ * NVMe (a destination whose ops->copy_kind is BS_COPY_NVME): every COPY
+ * step tries NVMe Copy first (unless disabled by TPCD_COPY_DISABLE=nvme);
+ * the hook itself answers -EXDEV for another namespace and -EOPNOTSUPP
+ * for a controller that must not get Copy, cheaply and without I/O, so
+ * there is nothing to cache.  Those fall back to RW and are counted.  Any
+ * other error is the device failing a Copy it accepted: the job ends
+ * with it (COPY ABORTED, the device's condition forwarded as the
+ * destination's sense) instead of hiding it behind reads and writes.
  *
  * Overlap (same backstore, ranges overlap): memmove semantics.  The step
  * runs in RW, backwards by chunks when dst > src, and a chunk is written
@@ -56,6 +66,7 @@
 
 #define COPY_CFR_PIECE		(64ull << 20)
 #define COPY_CLONE_PIECE	(1ull << 30)
+#define COPY_NVME_PIECE		(64ull << 20)
 #define COPY_ZERO_PIECE		(256ull << 20)
 #define COPY_BUF_ALIGN		4096
 #define COPY_MAX_LUS		8	/* LUs counted per job */
@@ -437,7 +448,8 @@ slot_offload_result(struct copy_slot *sl, int res)
 	struct copy_eng *e = sl->e;
 
 	if (res == 0) {
-		if ((e->path == COPY_PATH_REFLINK ? e->pair.reflink :
+		if (e->path != COPY_PATH_NVME &&
+		    (e->path == COPY_PATH_REFLINK ? e->pair.reflink :
 		    e->pair.cfr) != COPY_PROBE_YES) {
 			copy_pair_set(&e->pair, e->path, true);
 			if (e->path == COPY_PATH_REFLINK)
@@ -449,7 +461,17 @@ slot_offload_result(struct copy_slot *sl, int res)
 	} else {
 		/* redo this piece (and the rest) by the next path */
 		e->lo = sl->rel;
-		if (copy_err_unsupported(res)) {
+		if (copy_err_unsupported(res) && e->path == COPY_PATH_NVME) {
+			copy_count_fallback(e->s->dst, res == -EXDEV ?
+			    COPY_FB_XDEV : COPY_FB_UNSUPPORTED);
+			log_dbg("copy: %s -> %s: NVMe Copy not possible (%s)",
+			    e->s->src->name, e->s->dst->name,
+			    strerror(-res));
+			eng_offload_next(e, true);
+		} else if (e->path == COPY_PATH_NVME) {
+			/* the device failed it: report, do not redo */
+			eng_fail(e, res, true, e->s->dst, slot_dst(sl));
+		} else if (copy_err_unsupported(res)) {
 			copy_pair_set(&e->pair, e->path, false);
 			if (e->path == COPY_PATH_REFLINK)
 				e->pair.reflink = COPY_PROBE_NO;
@@ -624,7 +646,9 @@ eng_next_range(struct copy_eng *e, uint64_t *rel, uint64_t *len)
 	switch (e->mode) {
 	case MODE_OFFLOAD:
 		/* aligned middle by reflink, head and tail by cfr */
-		if (e->lo < e->clone_lo) {
+		if (e->path == COPY_PATH_NVME) {
+			n = MIN(left, COPY_NVME_PIECE);
+		} else if (e->lo < e->clone_lo) {
 			e->path = COPY_PATH_CFR;
 			n = MIN(e->clone_lo - e->lo, COPY_CFR_PIECE);
 		} else if (e->lo < e->clone_hi) {
@@ -720,6 +744,14 @@ eng_step_copy(struct copy_eng *e, const struct copy_step *s)
 		e->backwards = s->dst_off > s->src_off;
 		if (dst->bs->ops->copy != NULL)
 			copy_count_fallback(dst, COPY_FB_OVERLAP);
+		return;
+	}
+	if (dst->bs->ops->copy != NULL &&
+	    dst->bs->ops->copy_kind == BS_COPY_NVME) {
+		if (!copy_path_disabled(COPY_PATH_NVME)) {
+			e->mode = MODE_OFFLOAD;
+			e->path = COPY_PATH_NVME;
+		}
 		return;
 	}
 	copy_pair_lookup(src->bs, dst->bs, &e->pair);

@@ -14,7 +14,8 @@
  * else a pipelined read/write through bounce buffers (at most
  * COPY_MAX_INFLIGHT chunks of COPY_CHUNK_BYTES in flight, aligned to the
  * physical block).  An offload that answers EOPNOTSUPP/EXDEV/EINVAL falls
- * back silently; a real error ends the job.  Every write goes through the
+ * back (counted); a real error of reflink/copy_file_range is redone with
+ * reads and writes, a real error of NVMe Copy (the device's) ends the job.  Every write goes through the
  * same range lock and write-protect/reservation rules as host writes.
  * Between chunks it checks job->abort (COPY OPERATION ABORT, ABORT TASK,
  * LUN reset, nexus loss).  Progress (bytes, steps done) is readable at any
@@ -54,7 +55,7 @@ struct copy_step {
 enum copy_path {
 	COPY_PATH_REFLINK,
 	COPY_PATH_CFR,		/* copy_file_range */
-	COPY_PATH_NVME,		/* NVMe Copy (later) */
+	COPY_PATH_NVME,		/* NVMe Copy in one namespace */
 	COPY_PATH_RW,		/* pipelined read/write */
 	COPY_PATH_ZERO,		/* unmap / write zeroes */
 	COPY_PATH_MAX,
@@ -129,7 +130,7 @@ void	copy_counters_log_all(void);
 int	copy_counters_dump(void);
 void	copy_counters_get(struct lun *, struct copy_counters *out);
 /* Tests and benchmarks: never use these paths (bit mask of 1u << path);
- * also read once from $TPCD_COPY_DISABLE ("reflink,cfr"). */
+ * also read once from $TPCD_COPY_DISABLE ("reflink,cfr,nvme"). */
 void	copy_path_disable(unsigned int mask);
 
 #endif

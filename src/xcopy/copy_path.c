@@ -70,6 +70,8 @@ copy_env_read(void)
 		m |= 1u << COPY_PATH_REFLINK;
 	if (strstr(e, "cfr") != NULL || strstr(e, "copy_file_range") != NULL)
 		m |= 1u << COPY_PATH_CFR;
+	if (strstr(e, "nvme") != NULL)
+		m |= 1u << COPY_PATH_NVME;
 	if (m != 0)
 		log_info("copy: paths disabled by TPCD_COPY_DISABLE: %s", e);
 	__atomic_or_fetch(&copy_disabled, m, __ATOMIC_RELAXED);
