@@ -19,3 +19,13 @@ tests_integration_xcopy_itest_LDADD = $(ITEST_LDADD)
 TESTS += tests/integration/xcopy.sh
 EXTRA_DIST += tests/integration/xcopy.sh tests/integration/conf/xcopy.json \
 	tests/fuzz/corpus/xcopy_parse
+
+# Integration: ddpt --xcopy style copies (consecutive 65535-block LID1
+# commands, list ID reused) against the default configuration.
+check_PROGRAMS += tests/integration/xcopy_ddpt
+tests_integration_xcopy_ddpt_SOURCES = tests/integration/xcopy_ddpt.c \
+	$(ITEST_SRCS)
+tests_integration_xcopy_ddpt_CFLAGS = $(TEST_ISCSI_CFLAGS)
+tests_integration_xcopy_ddpt_LDADD = $(ITEST_LDADD)
+TESTS += tests/integration/xcopy_ddpt.sh
+EXTRA_DIST += tests/integration/xcopy_ddpt.sh

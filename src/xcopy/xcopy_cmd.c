@@ -516,8 +516,19 @@ xcopy_resolve(struct xcopy_op *op)
 		    op->rng[j].len) || !xcopy_fits(lu[1], op->rng[j].dst_off,
 		    op->rng[j].len + op->rng[j].pad_len)))
 			r = SENSE_LBA_OUT_OF_RANGE;
-		if (r == SENSE_OK)
+		if (r == SENSE_OK) {
+			/* what the initiator asked for, as received */
+			log_dbg("xcopy: list %u segment %u (%02xh): %s LBA "
+			    "%llu -> %s LBA %llu, %u %s",
+			    (unsigned int)op->plan.list_id, j, s->type,
+			    lu[0] != NULL ? lu[0]->name : "-",
+			    (unsigned long long)s->src_lba,
+			    lu[1] != NULL ? lu[1]->name : "-",
+			    (unsigned long long)s->dst_lba,
+			    (unsigned int)s->count,
+			    s->type == XCOPY_SEG_B2B_OFF ? "bytes" : "blocks");
 			continue;
+		}
 		xcopy_cands_free(cands, n_cands);
 		if (r == SENSE_LBA_OUT_OF_RANGE) {
 			/* like the READ/WRITE the copy would issue */
