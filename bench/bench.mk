@@ -12,3 +12,5 @@ bench: tpcd$(EXEEXT) bench/iscsi-load$(EXEEXT)
 	ISCSI_LOAD=$(abs_top_builddir)/bench/iscsi-load$(EXEEXT) \
 	TOP_SRCDIR=$(abs_top_srcdir) TOP_BUILDDIR=$(abs_top_builddir) \
 	$(SHELL) $(top_srcdir)/bench/run-bench.sh
+# bench/tcmu-bench.sh is a guest script (tests/vm/run-guest.sh), see docs/bench.md
+EXTRA_DIST += bench/tcmu-bench.sh

@@ -40,6 +40,7 @@
 
 #define TCMU_SUBTYPE	"tpcd"
 #define TCMU_NEXUS_INI	"tcmu"
+#define TCMU_NEXUS_TARGET "tcm-user"
 
 static pthread_mutex_t tcmu_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tcmu_dev *tcmu_devs;	/* attached, guarded by tcmu_lock */
@@ -197,8 +198,16 @@ tcmu_make_lun(struct tcmu_dev *dev, const struct tcmu_spec *sp)
 	dev->lun->max_xfer_bytes = (uint32_t)(max != 0 ? max :
 	    dev->ident.block_size);
 
-	snprintf(tgt, sizeof(tgt), "tcm-user/%u/%s", dev->info.hba_id,
-	    dev->info.dev);
+	/*
+	 * Every TCMU nexus names the same target: ROD tokens are used only
+	 * within the target that issued them (rod_registry.c), and a token
+	 * populated through one tpcd-backed LIO LUN must be usable through
+	 * another.  Who may use it is then decided, as for copies, by the
+	 * nexus's LUN map, i.e. the copy scope rule (see the top of this file).
+	 * No iSCSI name can be "tcm-user", so tokens of tpcd's own iSCSI
+	 * targets never mix with these.
+	 */
+	snprintf(tgt, sizeof(tgt), "%s", TCMU_NEXUS_TARGET);
 	dev->nexus = nexus_create(TCMU_NEXUS_INI, NULL, tgt, 1);
 	map = xcalloc(1, sizeof(*map));
 	if (dev->nexus == NULL || map == NULL) {

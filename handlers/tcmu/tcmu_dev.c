@@ -112,7 +112,8 @@ tcmu_dev_reset_ring(struct tcmu_dev *dev)
 	if (rc != 0)
 		return rc;
 	rc = tcmu_cfs_action(&dev->info, "reset_ring", "1");
-	rc2 = tcmu_cfs_action(&dev->info, "unblock_dev", "1");
+	/* unblocking is block_dev = 0 (there is no unblock_dev action) */
+	rc2 = tcmu_cfs_action(&dev->info, "block_dev", "0");
 	return rc != 0 ? rc : rc2;
 }
 

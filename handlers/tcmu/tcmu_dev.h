@@ -7,7 +7,7 @@
  *
  *   tcmu_dev_open()     pool thread: open /dev/uioN, map it, check the
  *                       mailbox; a ring left busy by a previous process
- *                       is reset (block_dev, reset_ring 1, unblock_dev:
+ *                       is reset (block_dev, reset_ring 1, block_dev 0:
  *                       the kernel fails those commands as BUSY).
  *   tcmu_dev_start()    dev->loop: watch the uio fd, take commands.
  *   tcmu_dev_quiesce()  dev->loop: stop taking commands, abort running

@@ -16,7 +16,7 @@
  *   tcmu_nl.c     the "TCM-USER" generic netlink family (libnl-genl):
  *                 added/removed/reconfig events and their replies.
  *   tcmu_cfs.c    configfs and sysfs: existing devices, identity (wwn),
- *                 actions (block_dev/reset_ring/unblock_dev), and the
+ *                 actions (block_dev 1/0, reset_ring), and the
  *                 reachability snapshot used for copy scope.
  *
  * Every function returns 0 or -errno unless it says otherwise.  Paths
@@ -86,8 +86,8 @@ int	tcmu_cfs_ident(const struct tcmu_devinfo *, struct tcmu_ident *);
 void	tcmu_lio_naa(const char *serial, uint32_t company_id,
 	    uint8_t naa[16]);
 
-/* Write val to <dev dir>/action/<action> ("block_dev", "reset_ring",
- * "unblock_dev"). */
+/* Write val to <dev dir>/action/<action> ("block_dev" 1 or 0, "reset_ring"
+ * 1). */
 int	tcmu_cfs_action(const struct tcmu_devinfo *, const char *action,
 	    const char *val);
 

@@ -9,7 +9,8 @@
 # Usage: run-all.sh [BUILDDIR [TEST...]]
 #   BUILDDIR  the build tree holding ./tpcd (default: the current directory)
 #   TEST      guest test names or globs (e.g. 10-tpcd-basic, '2*'); default
-#             all; also from TPCD_VM_TESTS (space separated)
+#             all but those marked "# vm-slow" (TPCD_VM_SLOW=1 adds them);
+#             also from TPCD_VM_TESTS (space separated)
 # Environment: TPCD_VM_DIR (image cache, default /var/tmp/tpcd-vm),
 #   TPCD_VM_TIMEOUT (per test, seconds, default 600; a test may set its own
 #   with a "# vm-options: -t N" line), TPCD_VM_ACCEL (kvm, tcg, auto).
@@ -63,6 +64,13 @@ fi
 TESTS=()
 for f in "$HERE"/guest/*.sh; do
 	name=$(basename "$f" .sh)
+	# "# vm-slow" tests (long conformance runs) run only when named or
+	# with TPCD_VM_SLOW=1, so the default suite keeps its time budget.
+	if [ ${#SELECT[@]} -eq 0 ] && [ "${TPCD_VM_SLOW:-0}" != 1 ] &&
+	    grep -q '^# vm-slow' "$f"; then
+		echo "run-all: $name is slow: run it with TPCD_VM_SLOW=1 or by name"
+		continue
+	fi
 	if [ ${#SELECT[@]} -gt 0 ]; then
 		hit=0
 		for pat in "${SELECT[@]}"; do
