@@ -51,4 +51,5 @@ EXTRA_DIST += tests/integration/lib.sh tests/integration/reload-hook.sh \
 	tests/integration/io.sh tests/integration/sessions.sh \
 	tests/integration/tmf.sh tests/integration/reload.sh \
 	tests/integration/malformed.sh \
-	tests/conformance/run-iscsi-test-cu.sh
+	tests/conformance/run-iscsi-test-cu.sh \
+	tests/conformance/testcu-parse.awk

@@ -431,18 +431,6 @@ tcmu_cfs_ident(const struct tcmu_devinfo *info, struct tcmu_ident *id)
 	return 0;
 }
 
-static int
-hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * LIO's spc_gen_naa_6h_vendor_specific(): NAA 6h, the 24-bit company id,
  * then the hex digits of the unit serial (anything else skipped) as the
@@ -462,7 +450,7 @@ tcmu_lio_naa(const char *serial, uint32_t company_id, uint8_t naa[16])
 	naa[2] = (uint8_t)(company_id >> 4);
 	naa[3] = (uint8_t)((company_id & 0x0f) << 4);
 	for (const char *p = serial; *p != '\0' && off < 16; p++) {
-		v = hex_val(*p);
+		v = hex_digit((unsigned char)*p);
 		if (v < 0)
 			continue;
 		if (high) {

@@ -34,18 +34,6 @@ static struct {
 /* --- encodings --- */
 
 static int
-iscsi_chap_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 iscsi_chap_decode_hex(const char *s, uint8_t *out, size_t max)
 {
 	size_t n = strlen(s), i, o = 0;
@@ -55,15 +43,15 @@ iscsi_chap_decode_hex(const char *s, uint8_t *out, size_t max)
 		return -EINVAL;
 	i = 0;
 	if (n % 2 == 1) {		/* implied leading zero */
-		lo = iscsi_chap_hexval((unsigned char)s[0]);
+		lo = hex_digit((unsigned char)s[0]);
 		if (lo < 0)
 			return -EINVAL;
 		out[o++] = (uint8_t)lo;
 		i = 1;
 	}
 	for (; i < n; i += 2) {
-		hi = iscsi_chap_hexval((unsigned char)s[i]);
-		lo = iscsi_chap_hexval((unsigned char)s[i + 1]);
+		hi = hex_digit((unsigned char)s[i]);
+		lo = hex_digit((unsigned char)s[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[o++] = (uint8_t)(hi << 4 | lo);

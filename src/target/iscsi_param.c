@@ -340,15 +340,10 @@ iscsi_param_parse_u32(const char *s, uint32_t *out)
 		s += 2;
 	}
 	for (; *s != '\0'; s++) {
-		c = (unsigned char)*s;
-		if (c >= '0' && c <= '9')
-			d = (unsigned int)(c - '0');
-		else if (base == 16 && c >= 'a' && c <= 'f')
-			d = (unsigned int)(c - 'a' + 10);
-		else if (base == 16 && c >= 'A' && c <= 'F')
-			d = (unsigned int)(c - 'A' + 10);
-		else
+		c = hex_digit((unsigned char)*s);
+		if (c < 0 || (unsigned int)c >= base)
 			return -EINVAL;
+		d = (unsigned int)c;
 		v = v * base + d;
 		if (v > UINT32_MAX)
 			return -EINVAL;

@@ -91,6 +91,19 @@ void	 xmalloc_fail_after(unsigned long n);
 uint64_t now_ns(void);
 uint64_t now_ms(void);
 
+/* Value of one hexadecimal digit (either case), -1 if c is not one. */
+static inline int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Copy at most dstlen-1 bytes and always terminate; returns strlen(src). */
 size_t	 strlcpy_t(char *dst, const char *src, size_t dstlen);
 

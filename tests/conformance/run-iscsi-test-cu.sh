@@ -57,41 +57,10 @@ fi
 INI1=iqn.2026-11.org.tpcd:init-a
 INI2=iqn.2026-11.org.tpcd:init-b
 
-# One "RESULT Suite.Test" line per test.  CUnit prints "  Test: X ..." and,
-# after whatever the test printed, "passed" or "FAILED" (at the start of a
-# line or right after "..."); "[FAILED]"/"[SKIPPED]" are libiscsi's notes.
+# One "RESULT Suite.Test" line per test (testcu-parse.awk says how).
 parse()
 {
-	awk '
-	function flush() {
-		if (name == "")
-			return
-		if (res == "")
-			res = "FAIL"	# crashed or never finished
-		else if (res == "PASS" && skipped)
-			res = "SKIP"
-		print res, suite "." name
-		name = ""
-	}
-	/^Suite: / { flush(); suite = $2; next }
-	/^  Test: / {
-		flush()
-		name = $2; res = ""; skipped = 0
-		sub(/^  Test: [^ ]+ \.\.\./, "")
-	}
-	/^Run Summary/ { flush(); exit }
-	# Only what comes before the result word counts: suite clean-up
-	# notes (e.g. "[SKIPPED] PERSISTENT RESERVE IN ...") can follow it.
-	name != "" && res == "" {
-		if ($0 ~ /^[ \t]*passed/)
-			res = "PASS"
-		else if ($0 ~ /^[ \t]*FAILED/)
-			res = "FAIL"
-		else if (index($0, "[SKIPPED]"))
-			skipped = 1
-	}
-	END { flush() }
-	' "$1"
+	awk -f "$here/testcu-parse.awk" "$1"
 }
 
 # run_lu LABEL URL URL_RO: run, parse, compare; appends to $work/summary.

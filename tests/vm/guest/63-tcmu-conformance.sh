@@ -48,33 +48,7 @@ show ls -ls /scratch
 # "FAILED"; libiscsi marks a skipped test "[SKIPPED]" and CUnit counts it
 # as passed.  A test that never finished counts as FAIL.
 parse() {
-	tr -d '\r' <"$1" | awk '
-	function flush() {
-		if (name == "")
-			return
-		if (res == "")
-			res = "FAIL"
-		else if (res == "PASS" && skipped)
-			res = "SKIP"
-		print res, suite "." name
-		name = ""
-	}
-	/^Suite: / { flush(); suite = $2; next }
-	/^  Test: / {
-		flush()
-		name = $2; res = ""; skipped = 0
-		sub(/^  Test: [^ ]+ \.\.\./, "")
-	}
-	/^Run Summary/ { flush(); exit }
-	name != "" && res == "" {
-		if ($0 ~ /^[ \t]*passed/)
-			res = "PASS"
-		else if ($0 ~ /^[ \t]*FAILED/)
-			res = "FAIL"
-		else if (index($0, "[SKIPPED]"))
-			skipped = 1
-	}
-	END { flush() }'
+	awk -f "$VM_SRC/tests/conformance/testcu-parse.awk" "$1"
 }
 
 # run LABEL IQN: the whole suite against LUN 0 of IQN.
