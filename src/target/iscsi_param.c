@@ -755,8 +755,10 @@ iscsi_param_declare(struct iscsi_negot *n, struct iscsi_param_buf *rsp)
 			return rc;
 		n->mrdsl_declared = true;
 	}
+	/* a key answered in this response (e.g. an initiator's TargetAlias,
+	 * rejected) must not appear twice: declare it in a later one */
 	if (!n->alias_declared && n->conf.target_alias[0] != '\0' &&
-	    !n->discovery) {
+	    !n->discovery && !iscsi_param_buf_has(rsp, "TargetAlias")) {
 		rc = iscsi_param_buf_add(rsp, "TargetAlias",
 		    n->conf.target_alias);
 		if (rc != 0)
