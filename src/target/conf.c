@@ -1065,6 +1065,8 @@ cp_tpcd(struct cp *cp, struct json_object *j, void *obj)
 		K_U32("nop_timeout", struct conf, nop_timeout_s, 0, 3600),
 		K_U32("login_timeout", struct conf, login_timeout_s, 0, 3600),
 		K_FN("tcmu", cp_tcmu_mode),
+		K_U32("copy_results_hold", struct conf, copy_results_hold_s,
+		    1, 86400),
 		K_END,
 	};
 

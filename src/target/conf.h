@@ -128,6 +128,7 @@ struct conf {
 	unsigned int	 nop_timeout_s;
 	unsigned int	 login_timeout_s;
 	enum conf_tcmu	 tcmu;
+	unsigned int	 copy_results_hold_s;	/* copy results kept (s) */
 	unsigned int	 n_warnings;	/* warnings logged while parsing */
 };
 

@@ -36,6 +36,7 @@
 #include "tcmu.h"
 #include "util.h"
 #include "xcopy/copy_engine.h"
+#include "xcopy/xcopy.h"
 
 #define MAIN_NOP_INTERVAL_S	30
 #define MAIN_NOP_TIMEOUT_S	30
@@ -226,6 +227,14 @@ main_listeners_sync(bool announce)
 	return rc;
 }
 
+/* Settings of the "tpcd" object that a reload changes too. */
+static void
+main_apply_tunables(const struct conf *c)
+{
+	xcopy_set_hold_ms((uint64_t)(c->copy_results_hold_s != 0 ?
+	    c->copy_results_hold_s : XCOPY_HOLD_DEFAULT_S) * 1000);
+}
+
 static void
 main_reload(void)
 {
@@ -250,6 +259,7 @@ main_reload(void)
 	}
 	conf_free(main_conf);
 	main_conf = c;
+	main_apply_tunables(main_conf);
 	if (main_listeners_sync(false) != 0)
 		log_err("reload: some portals cannot listen");
 	if (tcmu_reload(main_conf) != 0)
@@ -449,6 +459,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "tpcd: %s\n", err ? err : "cannot load");
 		return 1;
 	}
+	main_apply_tunables(main_conf);
 	pr_store_set_dir(main_conf->state_dir);	/* APTPL files */
 	copy_counters_set_dir(main_conf->state_dir);
 	if (rod_key_init(main_conf->state_dir) != 0) {

@@ -199,6 +199,11 @@ enum sense_reason xcopy_rcv_oper_params(struct scsi_cmd *);	/* 84h/03h */
 enum sense_reason xcopy_rcv_failure(struct scsi_cmd *);	/* 84h/04h */
 enum sense_reason xcopy_rcv_status_lid4(struct scsi_cmd *);	/* 84h/05h */
 
+/* How long the results of a completed operation (list ID usage 00b, PT's
+ * token for RRTI) stay readable; "copy_results_hold" in the conf. */
+#define XCOPY_HOLD_DEFAULT_S	60
+void	xcopy_set_hold_ms(uint64_t ms);
+
 /* nexus_destroy(): abort the nexus's copies, drop its results. */
 void	xcopy_nexus_fini(struct scsi_nexus *);
 

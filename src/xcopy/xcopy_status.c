@@ -11,7 +11,10 @@
  * whose results are held is replaced by the new command (libiscsi reuses
  * list 1 right after a held completion).  Completed entries are kept until
  * replaced, read by FAILURE DETAILS, evicted (oldest first beyond
- * XCOPY_DONE_MAX per nexus) or the nexus ends.
+ * XCOPY_DONE_MAX per nexus), older than the hold time (xcopy_set_hold_ms,
+ * conf "copy_results_hold", as CTL's 60 s) or the nexus ends.  The hold
+ * time matters where a nexus never ends: a TCMU device has one for every
+ * initiator (docs/tcmu.md).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -27,6 +30,8 @@
 
 #define XCOPY_DONE_MAX	256	/* completed entries kept per nexus */
 
+static uint64_t xcopy_hold_ms = XCOPY_HOLD_DEFAULT_S * 1000ull;
+
 struct xcopy_ent {
 	struct xcopy_ent *next;
 	uint32_t	 list_id;
@@ -37,6 +42,7 @@ struct xcopy_ent {
 	bool		 immed;
 	bool		 hdd;
 	uint64_t	 seq;		/* completion order */
+	uint64_t	 done_ms;	/* now_ms() at completion */
 	const struct xcopy_op_hooks *hooks;
 	void		*op;		/* while active */
 	struct xcopy_result res;	/* when completed */
@@ -134,6 +140,32 @@ xcopy_find(struct xcopy_nexus *xn, enum xcopy_ns ns, uint32_t list_id)
 	return NULL;
 }
 
+void
+xcopy_set_hold_ms(uint64_t ms)
+{
+	__atomic_store_n(&xcopy_hold_ms, ms, __ATOMIC_RELAXED);
+}
+
+/* Drop the completed entries held longer than the hold time. */
+static void
+xcopy_expire(struct xcopy_nexus *xn)
+{
+	uint64_t hold = __atomic_load_n(&xcopy_hold_ms, __ATOMIC_RELAXED);
+	uint64_t now;
+	struct xcopy_ent *e, *next;
+
+	if (xn->n_done == 0)
+		return;
+	now = now_ms();
+	for (e = xn->ents; e != NULL; e = next) {
+		next = e->next;
+		if (!e->active && now - e->done_ms >= hold) {
+			xcopy_unlink(xn, e);
+			xcopy_ent_free(e);
+		}
+	}
+}
+
 /* Drop the oldest completed entry. */
 static void
 xcopy_evict(struct xcopy_nexus *xn)
@@ -196,6 +228,7 @@ xcopy_list_begin_ext(struct xcopy_nexus *xn, enum xcopy_ns ns,
 	e->op = op;
 	e->hooks = hooks;
 	pthread_mutex_lock(&xn->lock);
+	xcopy_expire(xn);
 	if (usage != XCOPY_USAGE_NONE)
 		old = xcopy_find(xn, ns, list_id);
 	if (old != NULL && old->active) {
@@ -241,6 +274,7 @@ xcopy_list_end(struct xcopy_nexus *xn, void *ent, struct xcopy_result *res)
 	} else {
 		e->active = false;
 		e->seq = ++xn->seq;
+		e->done_ms = now_ms();
 		xn->n_done++;
 		if (xn->n_done > XCOPY_DONE_MAX)
 			xcopy_evict(xn);
@@ -259,6 +293,7 @@ xcopy_list_find(struct xcopy_nexus *xn, enum xcopy_ns ns, uint32_t list_id,
 
 	memset(snap, 0, sizeof(*snap));
 	pthread_mutex_lock(&xn->lock);
+	xcopy_expire(xn);
 	e = xcopy_find(xn, ns, list_id);
 	if (e == NULL) {
 		pthread_mutex_unlock(&xn->lock);

@@ -229,6 +229,19 @@ login(const char *init, const char *target)
 static uint8_t d0[40], d1[40], d3[40];
 static int l0, l1, l3;
 
+/* One segment of n blocks from LBA sl to LBA dl inside LUN lun (0 or 1):
+ * the list in p, the result in r. */
+static void
+xcopy_within(struct iscsi_context *ctx, int lun, struct plist *p,
+    bool lid4, uint32_t id, int usage, bool immed, uint16_t n, uint64_t sl,
+    uint64_t dl, struct itest_res *r)
+{
+	pl_init(p, lid4, id, usage, immed);
+	pl_e4(p, lun == 0 ? d0 : d1, lun == 0 ? l0 : l1, 512);
+	pl_b2b(p, 0, 0, n, sl, dl, false);
+	xcopy(ctx, lun, p, pl_finish(p), r);
+}
+
 static void
 t_copies(struct iscsi_context *a)
 {
@@ -320,11 +333,7 @@ t_errors(struct iscsi_context *a)
 	itest_check(itest_sense_is(&r, 5, 0x26, 0x09) && r.sksv && r.field == 48,
 	    "segment type 03h: 05/26/09 pointer 48 (got %d)", r.field);
 	/* 26/00 LIST ID USAGE 01b: byte 1 bit 4 */
-	pl_init(p, false, 1, 1, false);
-	pl_e4(p, d0, l0, 512);
-	pl_b2b(p, 0, 0, 8, 0, 8, false);
-	n = pl_finish(p);
-	xcopy(a, 0, p, n, &r);
+	xcopy_within(a, 0, p, false, 1, 1, false, 8, 0, 8, &r);
 	itest_check(itest_sense_is(&r, 5, 0x26, 0) && r.sksv && r.field == 1 &&
 	    r.bit == 4, "usage 01b: 05/26/00 byte 1 bit 4 (%d/%d)", r.field,
 	    r.bit);
@@ -349,20 +358,12 @@ t_errors(struct iscsi_context *a)
 	    "CSI (raw %d bytes, CSI %u)", r.raw_len,
 	    r.raw_len >= 12 ? itest_be32(r.raw + 8) : 0);
 	/* 0D/02 past the end, forwarded 21/00 of the destination */
-	pl_init(p, false, 1, 0, false);
-	pl_e4(p, d0, l0, 512);
-	pl_b2b(p, 0, 0, 2048, 0, 131072 - 1, false);
-	n = pl_finish(p);
-	xcopy(a, 0, p, n, &r);
+	xcopy_within(a, 0, p, false, 1, 0, false, 2048, 0, 131072 - 1, &r);
 	itest_check(itest_sense_is(&r, 0x0a, 0x0d, 0x02) && r.raw_len >= 19 + 14 &&
 	    r.raw[9] == 18 && r.raw[18] == 2 && r.raw[19 + 12] == 0x21,
 	    "range past the end: 0A/0D/02 with forwarded 05/21/00");
 	/* LID4 IMMED with usage 11b: byte 15 bit 0 */
-	pl_init(p, true, 0, 3, true);
-	pl_e4(p, d0, l0, 512);
-	pl_b2b(p, 0, 0, 8, 0, 8, false);
-	n = pl_finish(p);
-	xcopy(a, 0, p, n, &r);
+	xcopy_within(a, 0, p, true, 0, 3, true, 8, 0, 8, &r);
 	itest_check(itest_sense_is(&r, 5, 0x26, 0) && r.field == 15 && r.bit == 0,
 	    "LID4 IMMED + usage 11b: 05/26/00 byte 15 bit 0");
 	/* unknown list ID: 05/24/00 at CDB byte 2 */
@@ -431,18 +432,37 @@ t_list_ids(struct iscsi_context *a)
 {
 	struct plist *p = calloc(1, sizeof(*p));
 	struct itest_res r;
-	size_t n;
 	int k;
 
 	for (k = 0; k < 2; k++) {
-		pl_init(p, false, 5, 0, false);
-		pl_e4(p, d0, l0, 512);
-		pl_b2b(p, 0, 0, 8, 0, 16, false);
-		n = pl_finish(p);
-		xcopy(a, 0, p, n, &r);
+		xcopy_within(a, 0, p, false, 5, 0, false, 8, 0, 16, &r);
 		itest_check(r.status == 0, "list 5 (usage 00b) use %d: GOOD",
 		    k + 1);
 	}
+	free(p);
+}
+
+/* Held results are readable right after the copy and gone once older
+ * than "copy_results_hold" (3 s in conf/xcopy.json). */
+static void
+t_hold(struct iscsi_context *a)
+{
+	struct plist *p = calloc(1, sizeof(*p));
+	uint8_t cdb[16] = { 0x84, 0x00, 6 };	/* COPY STATUS(LID1), list 6 */
+	struct itest_res r;
+
+	xcopy_within(a, 0, p, false, 6, 0, false, 8, 0, 16, &r);
+	itest_check(r.status == 0, "list 6 (usage 00b): GOOD");
+	itest_put32(cdb + 10, 64);
+	itest_cmd(a, 0, cdb, NULL, 0, 64, &r);
+	itest_check(r.status == 0 && (r.data[4] & 0x7f) == 1,
+	    "list 6 status readable at once: completed (status %d, byte 4 %02x)",
+	    r.status, r.data[4]);
+	sleep(4);
+	itest_cmd(a, 0, cdb, NULL, 0, 64, &r);
+	itest_check(itest_sense_is(&r, 5, 0x24, 0x00),
+	    "list 6 status gone after the hold time: 5/24/00 (got %d %x/%02x/%02x)",
+	    r.status, r.key, r.asc, r.ascq);
 	free(p);
 }
 
@@ -475,11 +495,7 @@ t_immed_abort(struct iscsi_context *a)
 	xcopy(a, 1, p, n, &r);
 	itest_check(r.status == 0, "LID4 IMMED 64 GiB: GOOD at once");
 	/* the same list ID while it runs: 00/16 */
-	pl_init(p, true, 0xabc, 0, false);
-	pl_e4(p, d1, l1, 512);
-	pl_b2b(p, 0, 0, 1, 0, 1, false);
-	n = pl_finish(p);
-	xcopy(a, 1, p, n, &r);
+	xcopy_within(a, 1, p, true, 0xabc, 0, false, 1, 0, 1, &r);
 	itest_check(itest_sense_is(&r, 5, 0x00, 0x16),
 	    "list 0xabc reused while active: 05/00/16");
 	for (i = 0; i < 50; i++) {
@@ -517,11 +533,7 @@ t_immed_abort(struct iscsi_context *a)
 	    < 256, "after abort: status 60h, %u segments processed",
 	    itest_be16(r.data + 24));
 	/* now the ID is free again */
-	pl_init(p, true, 0xabc, 0, false);
-	pl_e4(p, d1, l1, 512);
-	pl_b2b(p, 0, 0, 1, 0, 1, false);
-	n = pl_finish(p);
-	xcopy(a, 1, p, n, &r);
+	xcopy_within(a, 1, p, true, 0xabc, 0, false, 1, 0, 1, &r);
 	itest_check(r.status == 0, "list 0xabc after the abort: GOOD");
 	rcs4(a, 0xabc, &r);
 	itest_check(r.status == 0 && r.data[5] == 0x01 && r.data[4] == 0x01 &&
@@ -778,6 +790,7 @@ main(int argc, char **argv)
 	t_errors(a);
 	t_acl(a);
 	t_list_ids(a);
+	t_hold(a);
 	t_immed_abort(a);
 	itest_close(a);
 	t_nexus_loss();
