@@ -57,7 +57,8 @@ struct lun {
 	_Atomic unsigned int rod_tokens;
 	/* Largest transfer (bytes) Block Limits advertises and READ/WRITE
 	 * accept; 0 = the engine's default (SBC_MAX_XFER_BYTES).  Set once
-	 * at creation (TCMU: LIO's hw_max_sectors and the data area). */
+	 * at creation (TCMU: LIO's hw_max_sectors and the data area);
+	 * MAXIMUM WRITE SAME LENGTH follows it (sbc_ws_max_blocks). */
 	uint32_t	 max_xfer_bytes;
 };
 

@@ -60,10 +60,21 @@ sbc_rc16_lbp_bits(const struct lun *lun)
 	return v;
 }
 
+/*
+ * MAXIMUM WRITE SAME LENGTH.  A front end that lowers the transfer limit
+ * (TCMU: LIO's hw_max_sectors) lowers it too, so that any range a WRITE
+ * SAME may cover can also be written and read back in one command, as
+ * initiators (libiscsi's WriteSame tests, Linux's write-zeroes checks)
+ * expect.
+ */
 uint64_t
 sbc_ws_max_blocks(const struct lun *lun)
 {
-	return lun->block_size ? SBC_WS_MAX_BYTES / lun->block_size : 0;
+	uint64_t max = SBC_WS_MAX_BYTES;
+
+	if (lun->max_xfer_bytes != 0 && lun->max_xfer_bytes < max)
+		max = lun->max_xfer_bytes;
+	return lun->block_size ? max / lun->block_size : 0;
 }
 
 static uint32_t

@@ -438,6 +438,44 @@ START_TEST(test_inquiry)
 }
 END_TEST
 
+/* A front end's lower transfer limit (TCMU: hw_max_sectors) bounds READ,
+ * WRITE and MAXIMUM WRITE SAME LENGTH alike. */
+START_TEST(test_front_end_limit)
+{
+	uint8_t ws16[16] = { 0x93, 0x08 };	/* UNMAP=1 */
+	uint8_t rd16[16] = { 0x88 };
+	struct scsi_cmd c;
+	struct iovec iov;
+
+	t_clear_ua();
+	ck_assert_uint_eq(sbc_ws_max_blocks(t_lun), SBC_WS_MAX_BYTES / T_BS);
+	t_lun->max_xfer_bytes = 64 * T_BS;
+	t_inquiry(0, 1, 0xb0, &c);
+	ck_assert_good(&c);
+	ck_assert_uint_eq(get_be32(t_buf + 8), 64);	/* MTL */
+	ck_assert_uint_eq(get_be64(t_buf + 36), 64);	/* MWSL */
+	memset(t_buf, 0, T_BS);
+	put_be32(ws16 + 10, 65);
+	t_run(&c, 0, ws16, 16, SCSI_DIR_OUT, t_buf, T_BS, &iov);
+	ck_assert_sense(&c, SENSE_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+	scsi_cmd_release(&c);
+	put_be32(ws16 + 10, 64);
+	t_run(&c, 0, ws16, 16, SCSI_DIR_OUT, t_buf, T_BS, &iov);
+	ck_assert_good(&c);
+	scsi_cmd_release(&c);
+	/* what WRITE SAME may cover, one READ may read back */
+	put_be32(rd16 + 10, 64);
+	t_run(&c, 0, rd16, 16, SCSI_DIR_IN, t_buf, 64 * T_BS, &iov);
+	ck_assert_good(&c);
+	scsi_cmd_release(&c);
+	put_be32(rd16 + 10, 65);
+	t_run(&c, 0, rd16, 16, SCSI_DIR_IN, t_buf, 65 * T_BS, &iov);
+	ck_assert_sense(&c, SENSE_KEY_ILLEGAL_REQUEST, 0x24, 0x00);
+	scsi_cmd_release(&c);
+	t_lun->max_xfer_bytes = 0;
+}
+END_TEST
+
 START_TEST(test_read_capacity)
 {
 	uint8_t rc10[10] = { 0x25 }, rc16[16] = { 0x9e, 0x10 };
@@ -1221,6 +1259,7 @@ scsi_suite(void)
 	tcase_add_test(tc, test_inquiry_alloc);
 	tcase_add_test(tc, test_inquiry);
 	tcase_add_test(tc, test_read_capacity);
+	tcase_add_test(tc, test_front_end_limit);
 	tcase_add_test(tc, test_read_write);
 	tcase_add_test(tc, test_residuals);
 	tcase_add_test(tc, test_write_protect);
