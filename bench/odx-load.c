@@ -24,8 +24,9 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include "util.h"
+
 #define CHUNK		(1u << 20)
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
 
 static struct {
 	const char	*portal, *target, *mode;
@@ -45,40 +46,6 @@ now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t
-get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
 }
 
 static int
@@ -117,7 +84,7 @@ limits(struct iscsi_context *c)
 	size_t off, n;
 
 	if (rc != NULL && rc->status == SCSI_STATUS_GOOD)
-		bs = get32((const uint8_t *)rc->datain.data + 8);
+		bs = get_be32((const uint8_t *)rc->datain.data + 8);
 	if (rc != NULL)
 		scsi_free_scsi_task(rc);
 	if (t == NULL || t->status != SCSI_STATUS_GOOD) {
@@ -130,8 +97,8 @@ limits(struct iscsi_context *c)
 	for (off = 4; off + 36 <= n; off += 4 + (d[off + 2] << 8 |
 	    d[off + 3]))
 		if (d[off] == 0 && d[off + 1] == 0 &&
-		    get64(d + off + 20) != 0)
-			max_token_blocks = get64(d + off + 20);
+		    get_be64(d + off + 20) != 0)
+			max_token_blocks = get_be64(d + off + 20);
 	scsi_free_scsi_task(t);
 }
 
@@ -141,16 +108,16 @@ wut(struct iscsi_context *c, const uint8_t *tok, uint64_t lba, uint64_t n)
 	uint8_t p[536 + 16], cdb[16];
 
 	memset(p, 0, sizeof(p));
-	put16(p, sizeof(p) - 2);
+	put_be16(p, sizeof(p) - 2);
 	memcpy(p + 16, tok, 512);
-	put16(p + 534, 16);
-	put64(p + 536, lba);
-	put32(p + 544, (uint32_t)n);
+	put_be16(p + 534, 16);
+	put_be64(p + 536, lba);
+	put_be32(p + 544, (uint32_t)n);
 	memset(cdb, 0, sizeof(cdb));
 	cdb[0] = 0x83;
 	cdb[1] = 0x11;
-	put32(cdb + 6, list_id++);
-	put32(cdb + 10, sizeof(p));
+	put_be32(cdb + 6, list_id++);
+	put_be32(cdb + 10, sizeof(p));
 	return run(c, o.dlun, cdb, p, sizeof(p), NULL, 0);
 }
 
@@ -166,24 +133,24 @@ odx_copy(struct iscsi_context *c)
 		n = MIN(n, 0xffffffffu);
 		id = list_id++;
 		memset(p, 0, sizeof(p));
-		put16(p, 30);
-		put16(p + 14, 16);
-		put64(p + 16, s);
-		put32(p + 24, (uint32_t)n);
+		put_be16(p, 30);
+		put_be16(p + 14, 16);
+		put_be64(p + 16, s);
+		put_be32(p + 24, (uint32_t)n);
 		memset(cdb, 0, sizeof(cdb));
 		cdb[0] = 0x83;
 		cdb[1] = 0x10;
-		put32(cdb + 6, id);
-		put32(cdb + 10, sizeof(p));
+		put_be32(cdb + 6, id);
+		put_be32(cdb + 10, sizeof(p));
 		if (run(c, o.slun, cdb, p, sizeof(p), NULL, 0) != 0)
 			return -1;
 		memset(cdb, 0, sizeof(cdb));
 		cdb[0] = 0x84;
 		cdb[1] = 0x07;
-		put32(cdb + 2, id);
-		put32(cdb + 10, sizeof(r));
+		put_be32(cdb + 2, id);
+		put_be32(cdb + 10, sizeof(r));
 		if (run(c, o.slun, cdb, NULL, 0, r, sizeof(r)) != 0 ||
-		    get32(r + 32 + r[13]) != 514)
+		    get_be32(r + 32 + r[13]) != 514)
 			return -1;
 		if (wut(c, r + 32 + r[13] + 6, d, n) != 0)
 			return -1;
@@ -201,8 +168,8 @@ zero_fill(struct iscsi_context *c)
 	uint8_t tok[512];
 
 	memset(tok, 0, sizeof(tok));
-	put32(tok, 0xffff0001u);
-	put16(tok + 6, 0x1f8);
+	put_be32(tok, 0xffff0001u);
+	put_be16(tok + 6, 0x1f8);
 	while (left > 0) {
 		n = MIN(left, 0xffffffffu);
 		if (wut(c, tok, d, n) != 0)

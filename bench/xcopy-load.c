@@ -37,10 +37,9 @@
 #include <iscsi/iscsi.h>
 #include <iscsi/scsi-lowlevel.h>
 
+#include "util.h"
+
 #define CHUNK		(1u << 20)
-#ifndef MIN
-#define MIN(a, b)	((a) < (b) ? (a) : (b))
-#endif
 #define MAX_QD		64
 #define MAX_SEGS	256
 
@@ -67,27 +66,6 @@ die(const char *what, struct iscsi_context *ctx)
 	fprintf(stderr, "xcopy-load: %s: %s\n", what,
 	    ctx != NULL ? iscsi_get_error(ctx) : strerror(errno));
 	exit(1);
-}
-
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
 }
 
 struct lu {
@@ -164,7 +142,7 @@ xcopy_one(struct iscsi_context *ctx, const struct lu *s, const struct lu *d,
 
 	memset(buf, 0, sizeof(buf));
 	buf[1] = 0x18;			/* LIST ID USAGE 11b: no list id */
-	put16(buf + 2, 64);
+	put_be16(buf + 2, 64);
 	cscd(buf + 16, s);
 	cscd(buf + 48, d);
 	p = buf + 80;
@@ -174,18 +152,18 @@ xcopy_one(struct iscsi_context *ctx, const struct lu *s, const struct lu *d,
 	while (left > 0 && nseg < MAX_SEGS) {
 		nb = MIN(left / s->bsz, maxblk);
 		p[0] = 0x02;
-		put16(p + 2, 0x18);
-		put16(p + 4, 0);
-		put16(p + 6, 1);
-		put16(p + 10, (uint32_t)nb);
-		put64(p + 12, slba + done / s->bsz);
-		put64(p + 20, dlba + done / d->bsz);
+		put_be16(p + 2, 0x18);
+		put_be16(p + 4, 0);
+		put_be16(p + 6, 1);
+		put_be16(p + 10, (uint32_t)nb);
+		put_be64(p + 12, slba + done / s->bsz);
+		put_be64(p + 20, dlba + done / d->bsz);
 		done += nb * s->bsz;
 		left -= nb * s->bsz;
 		p += 28;
 		nseg++;
 	}
-	put32(buf + 8, (uint32_t)(nseg * 28));
+	put_be32(buf + 8, (uint32_t)(nseg * 28));
 	data.data = buf;
 	data.size = (int)(p - buf);
 	t = iscsi_extended_copy_sync(ctx, o.slun, &data);

@@ -3,10 +3,12 @@
 libtpcd_a_SOURCES += src/backstores/backstore.c src/backstores/backstore.h \
 	src/backstores/bs_file.c src/backstores/bs_mem.c
 libtpcd_a_SOURCES += src/backstores/bs_block.c
+libtpcd_a_SOURCES += src/backstores/bs_fd.c src/backstores/bs_fd_int.h
 
 check_PROGRAMS += tests/unit/check_backstore
 TESTS += tests/unit/check_backstore
-tests_unit_check_backstore_SOURCES = tests/unit/check_backstore.c
+tests_unit_check_backstore_SOURCES = tests/unit/check_backstore.c \
+	tests/unit/bs_harness.c tests/unit/bs_harness.h
 tests_unit_check_backstore_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_backstore_LDADD = $(UNIT_LIBS)
 
@@ -21,6 +23,7 @@ tests_unit_check_bs_nvme_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_bs_nvme_LDADD = $(UNIT_LIBS)
 check_PROGRAMS += tests/unit/check_copy_nvme
 TESTS += tests/unit/check_copy_nvme
-tests_unit_check_copy_nvme_SOURCES = tests/unit/check_copy_nvme.c
+tests_unit_check_copy_nvme_SOURCES = tests/unit/check_copy_nvme.c \
+	tests/unit/bs_harness.c tests/unit/bs_harness.h
 tests_unit_check_copy_nvme_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/xcopy
 tests_unit_check_copy_nvme_LDADD = $(UNIT_LIBS)

@@ -68,6 +68,7 @@
 
 #include "backstore.h"
 #include "bs_block_int.h"
+#include "bs_fd_int.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
@@ -305,35 +306,10 @@ fail:
 void
 bs_block_close(struct backstore *bs)
 {
-	if (bs->fd >= 0)
-		close(bs->fd);
-	bs->fd = -1;
-	free(bs->priv);
-	bs->priv = NULL;
+	bs_fd_close(bs);
 }
 
 /* --- reads and writes --- */
-
-static void
-bs_block_lio_done(struct loop_io *lio)
-{
-	struct bs_io *io = lio->priv;
-
-	io->done(io, lio->res < 0 ? (int)lio->res : 0);
-}
-
-static enum loop_io_op
-bs_block_lio_op(const struct backstore *bs, const struct bs_io *io)
-{
-	if (io->op == BS_READ)
-		return LOOP_IO_READ;
-	if (io->op == BS_FLUSH)
-		return LOOP_IO_FSYNC;
-	/* Without write-back the fd is O_DSYNC: every write is durable. */
-	if ((io->flags & BS_IO_FUA) && bs->write_back)
-		return LOOP_IO_WRITE_DSYNC;
-	return LOOP_IO_WRITE;
-}
 
 /* Can the caller's iovecs go to the device as they are? */
 static bool
@@ -395,7 +371,7 @@ bs_block_bounce_done(struct loop_io *lio)
 		/* the blocks are in: merge the caller's bytes, write back */
 		bb->rmw = false;
 		bs_block_copy_iov(io, bb->buf + bb->skip, true);
-		lio->op = bs_block_lio_op(bs, io);
+		lio->op = bs_fd_lio_op(bs, io);
 		res = loop_io_submit(io->loop, lio);
 		if (res == 0)
 			return;
@@ -441,7 +417,7 @@ bs_block_bounce(struct backstore *bs, struct bs_block *b, struct bs_io *io)
 	    end != io->offset + io->len);
 	if (io->op == BS_WRITE && !bb->rmw)
 		bs_block_copy_iov(io, bb->buf, true);
-	bb->lio.op = bb->rmw ? LOOP_IO_READ : bs_block_lio_op(bs, io);
+	bb->lio.op = bb->rmw ? LOOP_IO_READ : bs_fd_lio_op(bs, io);
 	bb->lio.fd = bs->fd;
 	bb->lio.offset = start;
 	bb->lio.iov = &bb->iov;
@@ -458,22 +434,11 @@ static int
 bs_block_rw(struct backstore *bs, struct bs_io *io)
 {
 	struct bs_block *b = bs->priv;
-	struct loop_io *lio = &io->lio;
 
 	if ((io->op == BS_READ || io->op == BS_WRITE) && io->len != 0 &&
 	    !bs_block_aligned(bs, b, io))
 		return bs_block_bounce(bs, b, io);
-	memset(lio, 0, sizeof(*lio));
-	lio->op = bs_block_lio_op(bs, io);
-	lio->fd = bs->fd;
-	lio->offset = io->offset;
-	if (io->op != BS_FLUSH) {
-		lio->iov = io->iov;
-		lio->iovcnt = io->iovcnt;
-	}
-	lio->done = bs_block_lio_done;
-	lio->priv = io;
-	return loop_io_submit(io->loop, lio);
+	return bs_fd_rw(bs, io);
 }
 
 /* --- discard and zeroes, in the pool --- */
@@ -538,29 +503,10 @@ out:
 	io->lio.res = rc;
 }
 
-static void
-bs_block_pool_done(void *arg)
-{
-	struct bs_io *io = arg;
-
-	io->done(io, (int)io->lio.res);
-}
-
 int
 bs_block_submit(struct backstore *bs, struct bs_io *io)
 {
-	io->_bs = bs;
-	switch (io->op) {
-	case BS_READ:
-	case BS_WRITE:
-	case BS_FLUSH:
-		return bs_block_rw(bs, io);
-	case BS_UNMAP:
-	case BS_WRITE_ZEROES:
-		return loop_pool_run(io->loop, bs_block_pool_work,
-		    bs_block_pool_done, io);
-	}
-	return -EINVAL;
+	return bs_fd_submit(bs, io, bs_block_rw, bs_block_pool_work);
 }
 
 void *

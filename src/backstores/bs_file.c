@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "backstore.h"
+#include "bs_fd_int.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
@@ -155,26 +156,6 @@ fail:
 	return rc;
 }
 
-static void
-bs_file_close(struct backstore *bs)
-{
-	if (bs->fd >= 0)
-		close(bs->fd);
-	bs->fd = -1;
-	free(bs->priv);
-	bs->priv = NULL;
-}
-
-/* --- completion --- */
-
-static void
-bs_file_lio_done(struct loop_io *lio)
-{
-	struct bs_io *io = lio->priv;
-
-	io->done(io, lio->res < 0 ? (int)lio->res : 0);
-}
-
 /* --- fallocate in the pool --- */
 
 static int
@@ -255,14 +236,6 @@ out:
 	io->lio.res = rc;
 }
 
-static void
-bs_file_pool_done(void *arg)
-{
-	struct bs_io *io = arg;
-
-	io->done(io, (int)io->lio.res);
-}
-
 /* --- provisioning state (SEEK_DATA / SEEK_HOLE), in the pool --- */
 
 static int
@@ -300,43 +273,13 @@ bs_file_lba_status(struct backstore *bs, uint64_t off, uint64_t *len,
 static int
 bs_file_submit(struct backstore *bs, struct bs_io *io)
 {
-	struct loop_io *lio = &io->lio;
-
-	io->_bs = bs;
-	switch (io->op) {
-	case BS_READ:
-	case BS_WRITE:
-	case BS_FLUSH:
-		memset(lio, 0, sizeof(*lio));
-		if (io->op == BS_READ)
-			lio->op = LOOP_IO_READ;
-		else if (io->op == BS_FLUSH)
-			lio->op = LOOP_IO_FSYNC;
-		else if ((io->flags & BS_IO_FUA) && bs->write_back)
-			lio->op = LOOP_IO_WRITE_DSYNC;	/* O_DSYNC otherwise */
-		else
-			lio->op = LOOP_IO_WRITE;
-		lio->fd = bs->fd;
-		lio->offset = io->offset;
-		if (io->op != BS_FLUSH) {
-			lio->iov = io->iov;
-			lio->iovcnt = io->iovcnt;
-		}
-		lio->done = bs_file_lio_done;
-		lio->priv = io;
-		return loop_io_submit(io->loop, lio);
-	case BS_UNMAP:
-	case BS_WRITE_ZEROES:
-		return loop_pool_run(io->loop, bs_file_pool_work,
-		    bs_file_pool_done, io);
-	}
-	return -EINVAL;
+	return bs_fd_submit(bs, io, bs_fd_rw, bs_file_pool_work);
 }
 
 const struct backstore_ops bs_file_ops = {
 	.name = "fileio",
 	.open = bs_file_open,
-	.close = bs_file_close,
+	.close = bs_fd_close,
 	.submit = bs_file_submit,
 	.copy = bs_file_copy,
 	.lba_status = bs_file_lba_status,

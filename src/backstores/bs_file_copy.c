@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "backstore.h"
+#include "bs_fd_int.h"
 #include "loop.h"
 #include "util.h"
 
@@ -88,14 +89,6 @@ bs_file_copy_work(void *arg)
 	io->lio.res = rc;
 }
 
-static void
-bs_file_copy_done(void *arg)
-{
-	struct bs_io *io = arg;
-
-	io->done(io, (int)io->lio.res);
-}
-
 int
 bs_file_copy(struct backstore *dst, struct backstore *src,
     const struct bs_extent *ext, struct bs_io *io)
@@ -121,8 +114,8 @@ bs_file_copy(struct backstore *dst, struct backstore *src,
 	io->lio.offset = ext->src_off;
 	if (ext->len == 0) {
 		io->lio.res = 0;
-		return loop_post(io->loop, bs_file_copy_done, io);
+		return loop_post(io->loop, bs_fd_pool_done, io);
 	}
-	return loop_pool_run(io->loop, bs_file_copy_work, bs_file_copy_done,
+	return loop_pool_run(io->loop, bs_file_copy_work, bs_fd_pool_done,
 	    io);
 }

@@ -319,6 +319,36 @@ rod_state_err(enum rod_state st)
 	return ROD_ERR_NOT_REPORTABLE;
 }
 
+/* A selector for rod_kill_batch_locked(): idle at *(uint64_t *)now. */
+static bool
+rod_sel_idle(struct rod_entry *e, void *now)
+{
+	return rod_idle_locked(e, *(const uint64_t *)now);
+}
+
+/*
+ * Kill valid entries sel() picks with state st, as many as gc has room
+ * for, adding to *n.  Returns true when gc filled up before the end: run
+ * gc unlocked and call again.
+ */
+static bool
+rod_kill_batch_locked(bool (*sel)(struct rod_entry *, void *), void *arg,
+    enum rod_state st, struct rod_gc *gc, unsigned int *n)
+{
+	struct rod_list *l, *next;
+
+	for (l = reg.valid.next; l != &reg.valid; l = next) {
+		next = l->next;
+		if (!sel(rod_of(l), arg))
+			continue;
+		if (gc->n + 2 > ROD_GC_BATCH)
+			return true;
+		rod_kill_locked(rod_of(l), st, gc);
+		(*n)++;
+	}
+	return false;
+}
+
 /*
  * Kill every valid entry sel() picks with state st, in batches so the
  * releases run unlocked.  Returns how many were killed.
@@ -328,25 +358,13 @@ rod_kill_where(bool (*sel)(struct rod_entry *, void *), void *arg,
     enum rod_state st)
 {
 	struct rod_gc gc = { .n = 0 };
-	struct rod_list *l, *next;
 	unsigned int n = 0;
 	bool again;
 
 	do {
-		again = false;
 		pthread_mutex_lock(&reg.lock);
 		rod_reg_init_locked();
-		for (l = reg.valid.next; l != &reg.valid; l = next) {
-			next = l->next;
-			if (!sel(rod_of(l), arg))
-				continue;
-			if (gc.n + 2 > ROD_GC_BATCH) {
-				again = true;
-				break;
-			}
-			rod_kill_locked(rod_of(l), st, &gc);
-			n++;
-		}
+		again = rod_kill_batch_locked(sel, arg, st, &gc, &n);
 		pthread_mutex_unlock(&reg.lock);
 		rod_gc_run(&gc);
 	} while (again);
@@ -472,15 +490,29 @@ rod_token_for(const struct rod_create *c, struct rod_entry *e, uint8_t *out)
 	return rod_token_sign(out);
 }
 
+/* rod_registry_create() fails with rc: e (if any) and the snapshot go,
+ * out is zeroed. */
+static int
+rod_create_fail(const struct rod_create *c, struct rod_entry *e,
+    uint8_t *out, int rc)
+{
+	if (e != NULL)
+		rod_free_entry(e);
+	if (c->snap != NULL && c->snap_destroy != NULL)
+		c->snap_destroy(c->snap);
+	memset(out, 0, ROD_TOKEN_LEN);
+	return rc;
+}
+
 int
 rod_registry_create(const struct rod_create *c, uint8_t *out,
     struct rod_entry **entp)
 {
 	struct rod_gc gc = { .n = 0 };
 	struct rod_entry *e = NULL;
-	struct rod_list *l, *next;
 	uint32_t type, timeout_s;
 	uint64_t bytes, now;
+	unsigned int n = 0;
 	int rc;
 
 	if (entp != NULL)
@@ -502,33 +534,18 @@ rod_registry_create(const struct rod_create *c, uint8_t *out,
 		if (tries == 8)
 			rc = -EIO;	/* the RNG is broken */
 	}
-	if (rc != 0) {
-		if (e != NULL)
-			rod_free_entry(e);
-		if (c->snap != NULL && c->snap_destroy != NULL)
-			c->snap_destroy(c->snap);
-		memset(out, 0, ROD_TOKEN_LEN);
-		return rc;
-	}
+	if (rc != 0)
+		return rod_create_fail(c, e, out, rc);
 
 	/* mutex held: make room by expiring idle tokens first */
 	now = rod_now_ms();
-	if (reg.n_valid >= ROD_MAX_TOKENS) {
-		for (l = reg.valid.next; l != &reg.valid &&
-		    gc.n + 2 <= ROD_GC_BATCH; l = next) {
-			next = l->next;
-			if (rod_idle_locked(rod_of(l), now))
-				rod_kill_locked(rod_of(l), ROD_ST_EXPIRED, &gc);
-		}
-	}
+	if (reg.n_valid >= ROD_MAX_TOKENS)
+		(void)rod_kill_batch_locked(rod_sel_idle, &now, ROD_ST_EXPIRED,
+		    &gc, &n);
 	if (reg.n_valid >= ROD_MAX_TOKENS) {
 		pthread_mutex_unlock(&reg.lock);
 		rod_gc_run(&gc);
-		rod_free_entry(e);
-		if (c->snap != NULL && c->snap_destroy != NULL)
-			c->snap_destroy(c->snap);
-		memset(out, 0, ROD_TOKEN_LEN);
-		return -ENOSPC;
+		return rod_create_fail(c, e, out, -ENOSPC);
 	}
 	lun_get(c->lun);
 	e->lun = c->lun;
@@ -872,25 +889,15 @@ unsigned int
 rod_registry_sweep(void)
 {
 	struct rod_gc gc = { .n = 0 };
-	struct rod_list *l, *next;
-	unsigned int left;
+	unsigned int left, n = 0;
 	uint64_t now = rod_now_ms();
 	bool again;
 
 	do {
-		again = false;
 		pthread_mutex_lock(&reg.lock);
 		rod_reg_init_locked();
-		for (l = reg.valid.next; l != &reg.valid; l = next) {
-			next = l->next;
-			if (!rod_idle_locked(rod_of(l), now))
-				continue;
-			if (gc.n + 2 > ROD_GC_BATCH) {
-				again = true;
-				break;
-			}
-			rod_kill_locked(rod_of(l), ROD_ST_EXPIRED, &gc);
-		}
+		again = rod_kill_batch_locked(rod_sel_idle, &now,
+		    ROD_ST_EXPIRED, &gc, &n);
 		while (!again && reg.tombs.next != &reg.tombs &&
 		    now - rod_of(reg.tombs.next)->dead_ms >=
 		    ROD_TOMBSTONE_MS) {

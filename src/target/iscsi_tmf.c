@@ -40,6 +40,20 @@
 #define ISCSI_LOGOUT_RSP_NO_RECOVERY	2
 
 /*
+ * Messages to every other connection's loop (iscsi_conn_post_all) about
+ * one shared object, which embeds a struct iscsi_tmf_fan counting the
+ * messages out (+ 1 while they are being set up).
+ */
+struct iscsi_tmf_fan {
+	atomic_uint	 count;
+};
+
+struct iscsi_tmf_msg {
+	struct iscsi_tmf_fan *fan;
+	struct iscsi_conn *conn;
+};
+
+/*
  * A TMF whose scope reaches other I_T nexuses (CLEAR TASK SET, LOGICAL
  * UNIT RESET, TARGET WARM/COLD RESET; SAM-5 7.x): every other connection
  * of the target aborts its tasks on the LU (all of them for a target
@@ -48,17 +62,11 @@
  * acknowledgement.  A cold reset also drops those connections.
  */
 struct iscsi_tmf_x {
-	atomic_uint	 pending;	/* acks due, + 1 while being set up */
+	struct iscsi_tmf_fan fan;	/* acks due, + 1 while being set up */
 	struct iscsi_conn *issuer;	/* a post reservation is held */
 	struct lun	*lun;		/* reference; NULL: the whole target */
 	bool		 cold;
 	char		 target[224];
-};
-
-/* One per other connection. */
-struct iscsi_tmf_xmsg {
-	struct iscsi_tmf_x *x;
-	struct iscsi_conn *conn;
 };
 
 /* On a connection whose aborted tasks are still in the engine. */
@@ -86,6 +94,24 @@ iscsi_reject(struct iscsi_conn *conn, const uint8_t *bhs, uint8_t reason)
 	iscsi_conn_send(conn, pdu);
 }
 
+/* A final response PDU with opcode op to req (its ITT); on allocation
+ * failure req is freed, the connection dropped and NULL returned. */
+static struct iscsi_pdu *
+iscsi_tmf_rsp_alloc(struct iscsi_conn *conn, struct iscsi_pdu *req,
+    uint8_t op)
+{
+	struct iscsi_pdu *rsp;
+
+	rsp = iscsi_conn_pdu_alloc(conn, 0);
+	if (rsp == NULL) {
+		iscsi_pdu_free(req);
+		iscsi_conn_close(conn, false);
+		return NULL;
+	}
+	iscsi_pdu_init_bhs(rsp, op, true, iscsi_pdu_itt(req));
+	return rsp;
+}
+
 /* ---------------- task management ---------------- */
 
 /* Abort this connection's tasks (on lun if lun_raw != NULL); returns true
@@ -106,6 +132,75 @@ iscsi_tmf_abort_tasks(struct iscsi_conn *conn, const uint8_t *lun_raw)
 			wait = true;
 	}
 	return wait;
+}
+
+/* Abort the tasks of another nexus's connection on lun (every task if
+ * NULL), without a response; returns how many. */
+static unsigned int
+iscsi_tmf_abort_lun(struct iscsi_conn *conn, const struct lun *lun)
+{
+	struct iscsi_task *task, *next;
+	unsigned int n = 0;
+
+	for (task = conn->tasks; task != NULL; task = next) {
+		next = task->next;
+		if (task->state == ISCSI_TASK_RESPONDING ||
+		    (lun != NULL && task->cmd.lun != lun))
+			continue;
+		iscsi_task_abort(task);
+		n++;
+	}
+	return n;
+}
+
+/* A message's connection serves a normal session that is not going. */
+static bool
+iscsi_tmf_conn_live(const struct iscsi_conn *conn)
+{
+	return conn->state != ISCSI_CONN_DEAD && conn->sess != NULL &&
+	    !conn->sess->discovery;
+}
+
+static void *
+iscsi_tmf_msg_make(struct iscsi_conn *conn, void *arg)
+{
+	struct iscsi_tmf_fan *fan = arg;
+	struct iscsi_tmf_msg *m;
+
+	m = xmalloc(sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	m->fan = fan;
+	m->conn = conn;
+	atomic_fetch_add(&fan->count, 1);
+	return m;
+}
+
+static void
+iscsi_tmf_msg_cancel(void *arg)
+{
+	struct iscsi_tmf_msg *m = arg;
+
+	atomic_fetch_sub(&m->fan->count, 1);	/* the setup hold remains */
+	free(m);
+}
+
+/* First thing on the message's loop: NULL when it is not to be handled
+ * here (iscsi_conn_msg_arrive()), else its object's fan, with the message
+ * freed and its connection (*connp) entered. */
+static struct iscsi_tmf_fan *
+iscsi_tmf_msg_arrive(void *arg, void (*fn)(void *), struct iscsi_conn **connp)
+{
+	struct iscsi_tmf_msg *m = arg;
+	struct iscsi_tmf_fan *fan = m->fan;
+	struct iscsi_conn *conn = m->conn;
+
+	if (iscsi_conn_msg_arrive(conn, fn, m))
+		return NULL;
+	free(m);
+	iscsi_conn_enter(conn);
+	*connp = conn;
+	return fan;
 }
 
 static void
@@ -138,7 +233,7 @@ iscsi_tmf_x_ready(void *arg)
 static void
 iscsi_tmf_x_ack(struct iscsi_tmf_x *x)
 {
-	if (atomic_fetch_sub(&x->pending, 1) != 1)
+	if (atomic_fetch_sub(&x->fan.count, 1) != 1)
 		return;
 	if (iscsi_conn_post(x->issuer, iscsi_tmf_x_ready, x) != 0)
 		log_err("iscsi: cannot deliver a task management "
@@ -149,26 +244,18 @@ iscsi_tmf_x_ack(struct iscsi_tmf_x *x)
 static void
 iscsi_tmf_x_remote(void *arg)
 {
-	struct iscsi_tmf_xmsg *m = arg;
-	struct iscsi_conn *conn = m->conn;
-	struct iscsi_tmf_x *x = m->x;
-	struct iscsi_task *task, *next;
+	struct iscsi_tmf_fan *fan;
+	struct iscsi_conn *conn;
+	struct iscsi_tmf_x *x;
 	struct iscsi_tmf_ack *a;
 
-	if (iscsi_conn_msg_arrive(conn, iscsi_tmf_x_remote, m))
+	fan = iscsi_tmf_msg_arrive(arg, iscsi_tmf_x_remote, &conn);
+	if (fan == NULL)
 		return;
-	free(m);
-	iscsi_conn_enter(conn);
-	if (conn->state != ISCSI_CONN_DEAD && conn->sess != NULL &&
-	    !conn->sess->discovery &&
+	x = container_of(fan, struct iscsi_tmf_x, fan);
+	if (iscsi_tmf_conn_live(conn) &&
 	    strcmp(conn->sess->target, x->target) == 0) {
-		for (task = conn->tasks; task != NULL; task = next) {
-			next = task->next;
-			if (task->state == ISCSI_TASK_RESPONDING ||
-			    (x->lun != NULL && task->cmd.lun != x->lun))
-				continue;
-			iscsi_task_abort(task);
-		}
+		iscsi_tmf_abort_lun(conn, x->lun);
 		if (x->cold) {
 			log_info("iscsi: %s: target cold reset, dropping "
 			    "connection", conn->peer_ip);
@@ -184,30 +271,6 @@ iscsi_tmf_x_remote(void *arg)
 		iscsi_tmf_x_ack(x);
 	}
 	iscsi_conn_leave(conn);
-}
-
-static void *
-iscsi_tmf_x_make(struct iscsi_conn *conn, void *arg)
-{
-	struct iscsi_tmf_x *x = arg;
-	struct iscsi_tmf_xmsg *m;
-
-	m = xmalloc(sizeof(*m));
-	if (m == NULL)
-		return NULL;
-	m->x = x;
-	m->conn = conn;
-	atomic_fetch_add(&x->pending, 1);
-	return m;
-}
-
-static void
-iscsi_tmf_x_cancel(void *arg)
-{
-	struct iscsi_tmf_xmsg *m = arg;
-
-	atomic_fetch_sub(&m->x->pending, 1);	/* the setup hold remains */
-	free(m);
 }
 
 /* Reach the other connections of the target; NULL when nothing needs to
@@ -228,14 +291,14 @@ iscsi_tmf_x_start(struct iscsi_conn *conn, uint64_t lun_id, bool whole,
 			return NULL;
 		}
 	}
-	atomic_init(&x->pending, 1);
+	atomic_init(&x->fan.count, 1);
 	x->issuer = conn;
 	x->cold = cold;
 	strlcpy_t(x->target, conn->sess->target, sizeof(x->target));
 	iscsi_conn_post_reserve(conn);
-	iscsi_conn_post_all(conn, iscsi_tmf_x_make, iscsi_tmf_x_cancel, x,
-	    iscsi_tmf_x_remote);
-	if (atomic_fetch_sub(&x->pending, 1) == 1) {
+	iscsi_conn_post_all(conn, iscsi_tmf_msg_make, iscsi_tmf_msg_cancel,
+	    &x->fan, iscsi_tmf_x_remote);
+	if (atomic_fetch_sub(&x->fan.count, 1) == 1) {
 		iscsi_conn_post_cancel(conn);
 		iscsi_tmf_x_free(x);
 		return NULL;
@@ -254,20 +317,15 @@ iscsi_tmf_x_start(struct iscsi_conn *conn, uint64_t lun_id, bool whole,
  * by the time a message arrives).
  */
 struct iscsi_pra {
-	atomic_uint	 refs;		/* messages + 1 while being set up */
+	struct iscsi_tmf_fan fan;	/* messages + 1 while being set up */
 	uint64_t	 nexus_id;
 	struct lun	*lun;		/* reference */
-};
-
-struct iscsi_pra_msg {
-	struct iscsi_pra *p;
-	struct iscsi_conn *conn;
 };
 
 static void
 iscsi_pra_put(struct iscsi_pra *p)
 {
-	if (atomic_fetch_sub(&p->refs, 1) != 1)
+	if (atomic_fetch_sub(&p->fan.count, 1) != 1)
 		return;
 	lun_put(p->lun);
 	free(p);
@@ -276,56 +334,23 @@ iscsi_pra_put(struct iscsi_pra *p)
 static void
 iscsi_pra_remote(void *arg)
 {
-	struct iscsi_pra_msg *m = arg;
-	struct iscsi_conn *conn = m->conn;
-	struct iscsi_pra *p = m->p;
-	struct iscsi_task *task, *next;
-	unsigned int n = 0;
+	struct iscsi_tmf_fan *fan;
+	struct iscsi_conn *conn;
+	struct iscsi_pra *p;
+	unsigned int n;
 
-	if (iscsi_conn_msg_arrive(conn, iscsi_pra_remote, m))
+	fan = iscsi_tmf_msg_arrive(arg, iscsi_pra_remote, &conn);
+	if (fan == NULL)
 		return;
-	free(m);
-	iscsi_conn_enter(conn);
-	if (conn->state != ISCSI_CONN_DEAD && conn->sess != NULL &&
-	    !conn->sess->discovery && conn->sess->nexus != NULL &&
+	p = container_of(fan, struct iscsi_pra, fan);
+	if (iscsi_tmf_conn_live(conn) && conn->sess->nexus != NULL &&
 	    conn->sess->nexus->id == p->nexus_id) {
-		for (task = conn->tasks; task != NULL; task = next) {
-			next = task->next;
-			if (task->state == ISCSI_TASK_RESPONDING ||
-			    task->cmd.lun != p->lun)
-				continue;
-			iscsi_task_abort(task);
-			n++;
-		}
+		n = iscsi_tmf_abort_lun(conn, p->lun);
 		log_dbg("iscsi: %s: preempted and aborted, %u task(s) "
 		    "aborted", conn->peer_ip, n);
 	}
 	iscsi_conn_leave(conn);
 	iscsi_pra_put(p);
-}
-
-static void *
-iscsi_pra_make(struct iscsi_conn *conn, void *arg)
-{
-	struct iscsi_pra *p = arg;
-	struct iscsi_pra_msg *m;
-
-	m = xmalloc(sizeof(*m));
-	if (m == NULL)
-		return NULL;
-	m->p = p;
-	m->conn = conn;
-	atomic_fetch_add(&p->refs, 1);
-	return m;
-}
-
-static void
-iscsi_pra_cancel(void *arg)
-{
-	struct iscsi_pra_msg *m = arg;
-
-	atomic_fetch_sub(&m->p->refs, 1);	/* the setup hold remains */
-	free(m);
 }
 
 void
@@ -341,12 +366,12 @@ iscsi_pr_abort(struct scsi_nexus *nx, struct lun *lun)
 		    "nexus are not aborted");
 		return;
 	}
-	atomic_init(&p->refs, 1);
+	atomic_init(&p->fan.count, 1);
 	p->nexus_id = nx->id;
 	lun_get(lun);
 	p->lun = lun;
-	iscsi_conn_post_all(NULL, iscsi_pra_make, iscsi_pra_cancel, p,
-	    iscsi_pra_remote);
+	iscsi_conn_post_all(NULL, iscsi_tmf_msg_make, iscsi_tmf_msg_cancel,
+	    &p->fan, iscsi_pra_remote);
 	iscsi_pra_put(p);
 }
 
@@ -488,14 +513,9 @@ iscsi_tmf_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 	log_dbg("iscsi: %s: TMF %u lun %llu -> %u", conn->peer_ip, func,
 	    (unsigned long long)lun_id, code);
 
-	rsp = iscsi_conn_pdu_alloc(conn, 0);
-	if (rsp == NULL) {
-		/* x (if any) is freed by its ready message. */
-		iscsi_pdu_free(pdu);
-		iscsi_conn_close(conn, false);
-		return;
-	}
-	iscsi_pdu_init_bhs(rsp, ISCSI_OP_TMF_RSP, true, iscsi_pdu_itt(pdu));
+	rsp = iscsi_tmf_rsp_alloc(conn, pdu, ISCSI_OP_TMF_RSP);
+	if (rsp == NULL)
+		return;	/* x (if any) is freed by its ready message. */
 	rsp->bhs[2] = code;
 	if (close_after)
 		rsp->flags |= ISCSI_PDU_CLOSE_AFTER;
@@ -520,13 +540,9 @@ iscsi_nop_out_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 		iscsi_pdu_free(pdu);
 		return;
 	}
-	rsp = iscsi_conn_pdu_alloc(conn, 0);
-	if (rsp == NULL) {
-		iscsi_pdu_free(pdu);
-		iscsi_conn_close(conn, false);
+	rsp = iscsi_tmf_rsp_alloc(conn, pdu, ISCSI_OP_NOP_IN);
+	if (rsp == NULL)
 		return;
-	}
-	iscsi_pdu_init_bhs(rsp, ISCSI_OP_NOP_IN, true, itt);
 	memcpy(rsp->bhs + ISCSI_BHS_LUN, pdu->bhs + ISCSI_BHS_LUN, 8);
 	put_be32(rsp->bhs + ISCSI_BHS_TTT, ISCSI_RSVD_TAG);
 	/* Echo the ping data (11.19), bounded by the peer's MaxRecvDSL. */
@@ -587,13 +603,9 @@ iscsi_logout_rx(struct iscsi_conn *conn, struct iscsi_pdu *pdu)
 		iscsi_pdu_free(pdu);
 		return;
 	}
-	rsp = iscsi_conn_pdu_alloc(conn, 0);
-	if (rsp == NULL) {
-		iscsi_pdu_free(pdu);
-		iscsi_conn_close(conn, false);
+	rsp = iscsi_tmf_rsp_alloc(conn, pdu, ISCSI_OP_LOGOUT_RSP);
+	if (rsp == NULL)
 		return;
-	}
-	iscsi_pdu_init_bhs(rsp, ISCSI_OP_LOGOUT_RSP, true, iscsi_pdu_itt(pdu));
 	rsp->bhs[2] = code;
 	iscsi_pdu_free(pdu);
 	if (code != ISCSI_LOGOUT_RSP_OK) {

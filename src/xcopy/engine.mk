@@ -6,7 +6,8 @@ libtpcd_a_SOURCES += src/xcopy/copy_engine.c src/xcopy/copy_engine.h \
 
 check_PROGRAMS += tests/unit/check_copy_engine
 TESTS += tests/unit/check_copy_engine
-tests_unit_check_copy_engine_SOURCES = tests/unit/check_copy_engine.c
+tests_unit_check_copy_engine_SOURCES = tests/unit/check_copy_engine.c \
+	tests/unit/bs_harness.c tests/unit/bs_harness.h
 tests_unit_check_copy_engine_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/src/xcopy
 tests_unit_check_copy_engine_LDADD = $(UNIT_LIBS)
 

@@ -374,6 +374,33 @@ odx_op_new(struct scsi_cmd *cmd, uint8_t sa)
 	return op;
 }
 
+/* Read the parameter list (hdr: its header's size) into *p and *n and
+ * make the op with room for the parsed list (pt or wut, by sa); NULL
+ * with *r the reason when either fails. */
+static struct odx_op *
+odx_op_start(struct scsi_cmd *cmd, uint8_t sa, size_t hdr, uint8_t **p,
+    size_t *n, enum sense_reason *r)
+{
+	struct odx_op *op;
+
+	*r = odx_read_params(cmd, hdr, p, n);
+	if (*r != SENSE_OK)
+		return NULL;
+	op = odx_op_new(cmd, sa);
+	if (op != NULL && sa == ODX_SA_PT)
+		op->pt = xmalloc(sizeof(*op->pt));
+	else if (op != NULL)
+		op->wut = xmalloc(sizeof(*op->wut));
+	if (op == NULL || (op->pt == NULL && op->wut == NULL)) {
+		if (op != NULL)
+			odx_op_free(op);
+		free(*p);
+		*r = SENSE_BUSY;
+		return NULL;
+	}
+	return op;
+}
+
 static enum sense_reason
 odx_register(struct odx_op *op, bool immed)
 {
@@ -590,18 +617,9 @@ odx_populate_token(struct scsi_cmd *cmd)
 	size_t n;
 	bool immed;
 
-	r = odx_read_params(cmd, ODX_PT_HDR, &p, &n);
-	if (r != SENSE_OK)
+	op = odx_op_start(cmd, ODX_SA_PT, ODX_PT_HDR, &p, &n, &r);
+	if (op == NULL)
 		return r;
-	op = odx_op_new(cmd, ODX_SA_PT);
-	if (op != NULL)
-		op->pt = xmalloc(sizeof(*op->pt));
-	if (op == NULL || op->pt == NULL) {
-		if (op != NULL)
-			odx_op_free(op);
-		free(p);
-		return SENSE_BUSY;
-	}
 	g.nblocks = cmd->lun->nblocks;
 	g.block_size = cmd->lun->block_size;
 	r = odx_parse_pt(p, n, &g, tpc_limits(), op->pt, &cmd->sd);
@@ -682,26 +700,6 @@ odx_nexus_maps(struct scsi_nexus *nx, const struct lun *lun)
 	return found;
 }
 
-static void
-odx_add_step(struct copy_step *v, unsigned int *n, enum copy_step_kind k,
-    struct lun *src, struct lun *dst, uint64_t so, uint64_t doff,
-    uint64_t len, unsigned int seg)
-{
-	struct copy_step *st = &v[(*n)++];
-
-	memset(st, 0, sizeof(*st));
-	st->kind = k;
-	st->src = src;
-	st->dst = dst;
-	if (src != NULL)
-		lun_get(src);
-	lun_get(dst);
-	st->src_off = so;
-	st->dst_off = doff;
-	st->len = len;
-	st->seg_index = (uint16_t)seg;
-}
-
 /*
  * The steps of the WUT: the ROD from OFFSET INTO ROD onto the destination
  * ranges.  Returns the reason (26/00 at byte 8 for an offset past the
@@ -726,7 +724,7 @@ odx_wut_plan(struct odx_op *op, struct copy_step **vp, unsigned int *np,
 			return SENSE_BUSY;
 		for (i = 0; i < w->n_ranges; i++)
 			if (w->ranges[i].nblocks != 0)
-				odx_add_step(v, &n, COPY_STEP_ZERO, NULL, dst,
+				xcopy_add_step(v, &n, COPY_STEP_ZERO, NULL, dst,
 				    0, w->ranges[i].lba * dbs,
 				    (uint64_t)w->ranges[i].nblocks * dbs, i);
 		op->planned = op->want;
@@ -768,7 +766,7 @@ odx_wut_plan(struct odx_op *op, struct copy_step **vp, unsigned int *np,
 				return SENSE_TOKEN_CAUSE_NOT_REPORTABLE;
 			}
 			for (j = 0; j < ne; j++) {
-				odx_add_step(v, &n, COPY_STEP_COPY, src, dst,
+				xcopy_add_step(v, &n, COPY_STEP_COPY, src, dst,
 				    ext[j].src_off, doff, ext[j].len, i);
 				doff += ext[j].len;
 			}
@@ -870,18 +868,9 @@ odx_write_using_token(struct scsi_cmd *cmd)
 	uint8_t *p;
 	size_t len;
 
-	r = odx_read_params(cmd, ODX_WUT_HDR, &p, &len);
-	if (r != SENSE_OK)
+	op = odx_op_start(cmd, ODX_SA_WUT, ODX_WUT_HDR, &p, &len, &r);
+	if (op == NULL)
 		return r;
-	op = odx_op_new(cmd, ODX_SA_WUT);
-	if (op != NULL)
-		op->wut = xmalloc(sizeof(*op->wut));
-	if (op == NULL || op->wut == NULL) {
-		if (op != NULL)
-			odx_op_free(op);
-		free(p);
-		return SENSE_BUSY;
-	}
 	g.nblocks = cmd->lun->nblocks;
 	g.block_size = cmd->lun->block_size;
 	r = odx_parse_wut(p, len, &g, tpc_limits(), op->wut, &cmd->sd);

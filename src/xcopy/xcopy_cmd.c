@@ -557,7 +557,7 @@ xcopy_resolve(struct xcopy_op *op)
 
 static void xcopy_run(struct xcopy_op *);
 
-static bool
+void
 xcopy_add_step(struct copy_step *v, unsigned int *n, enum copy_step_kind k,
     struct lun *src, struct lun *dst, uint64_t so, uint64_t doff,
     uint64_t len, unsigned int seg)
@@ -576,7 +576,6 @@ xcopy_add_step(struct copy_step *v, unsigned int *n, enum copy_step_kind k,
 	st->dst_off = doff;
 	st->len = len;
 	st->seg_index = (uint16_t)seg;
-	return true;
 }
 
 /* Steps of one data segment (at most 2) appended to v. */

@@ -1,6 +1,7 @@
 /*
  * xcopy_int.h - between the EXTENDED COPY handlers (xcopy_cmd.c) and the
- * per I_T nexus list-ID table (xcopy_status.c).
+ * per I_T nexus list-ID table (xcopy_status.c), also used by POPULATE
+ * TOKEN / WRITE USING TOKEN (odx_cmd.c).
  *
  * An entry exists for every running operation (usage 11b ones too, so the
  * table knows how many copies a nexus runs; those are never found by list
@@ -17,7 +18,9 @@
 
 #include "scsi.h"
 #include "sense.h"
+#include "xcopy/copy_engine.h"
 
+struct lun;
 struct scsi_nexus;
 struct xcopy_nexus;
 struct xcopy_op;
@@ -103,5 +106,11 @@ int	xcopy_list_abort(struct xcopy_nexus *, enum xcopy_ns,
 void	xcopy_op_progress(struct xcopy_op *, struct xcopy_result *);
 void	xcopy_op_abort(struct xcopy_op *);
 void	xcopy_op_orphan(struct xcopy_op *);
+/* Fill v[(*n)++] (zeroed first) with a step of segment seg, taking a
+ * reference on src and dst where not NULL; the job drops them. */
+void	xcopy_add_step(struct copy_step *v, unsigned int *n,
+	    enum copy_step_kind, struct lun *src, struct lun *dst,
+	    uint64_t src_off, uint64_t dst_off, uint64_t len,
+	    unsigned int seg);
 
 #endif

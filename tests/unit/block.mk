@@ -4,7 +4,8 @@
 # EXTENDED COPY between them.
 check_PROGRAMS += tests/unit/check_bs_block
 TESTS += tests/unit/check_bs_block
-tests_unit_check_bs_block_SOURCES = tests/unit/check_bs_block.c
+tests_unit_check_bs_block_SOURCES = tests/unit/check_bs_block.c \
+	tests/unit/bs_harness.c tests/unit/bs_harness.h
 tests_unit_check_bs_block_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_check_bs_block_LDADD = $(UNIT_LIBS)
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "backstore.h"
+#include "bs_harness.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
@@ -56,172 +57,6 @@ storage(const char *plugin, uint64_t size, uint32_t bsz)
 	return cs;
 }
 
-/* --- running I/O on a loop --- */
-
-#define MAXIO	16
-
-static struct backstore *run_bs;
-static struct bs_io *run_ios[MAXIO];
-static int run_n, run_left;
-static int run_res[MAXIO];
-static int run_submit_rc[MAXIO];
-static bool in_submit;
-static bool sync_completion;
-static bool wrong_loop;
-static unsigned long run_fail_after;	/* armed right before submit */
-
-static void
-run_done(struct bs_io *io, int res)
-{
-	int i;
-
-	if (in_submit)
-		sync_completion = true;
-	if (loop_current() != io->loop)
-		wrong_loop = true;
-	for (i = 0; i < run_n; i++)
-		if (run_ios[i] == io)
-			run_res[i] = res;
-	if (--run_left == 0)
-		loops_stop();
-}
-
-static void
-run_start(void *arg)
-{
-	int i, submitted = 0;
-
-	if (run_fail_after != 0)
-		xmalloc_fail_after(run_fail_after);
-	for (i = 0; i < run_n; i++) {
-		run_ios[i]->loop = loop_current();
-		run_ios[i]->done = run_done;
-		in_submit = true;
-		run_submit_rc[i] = backstore_submit(run_bs, run_ios[i]);
-		in_submit = false;
-		if (run_submit_rc[i] == 0)
-			submitted++;
-		else
-			run_left--;
-	}
-	if (submitted == 0)
-		loops_stop();
-}
-
-/* Submit n ios in order from loop 0 and wait; returns the first
- * submit error (0 if every submit took), results in run_res[]. */
-static int
-run_io(struct backstore *bs, struct bs_io **ios, int n)
-{
-	int i;
-
-	run_bs = bs;
-	run_n = run_left = n;
-	for (i = 0; i < n; i++) {
-		run_ios[i] = ios[i];
-		run_res[i] = 1;
-		run_submit_rc[i] = 0;
-	}
-	ck_assert_int_eq(loop_post(loop_get(0), run_start, NULL), 0);
-	ck_assert_int_eq(loops_run(), 0);
-	xmalloc_fail_after(0);
-	run_fail_after = 0;
-	ck_assert(!sync_completion);
-	ck_assert(!wrong_loop);
-	for (i = 0; i < n; i++)
-		if (run_submit_rc[i] != 0)
-			return run_submit_rc[i];
-	return 0;
-}
-
-static int
-run_one(struct backstore *bs, struct bs_io *io)
-{
-	int rc = run_io(bs, &io, 1);
-
-	return rc != 0 ? rc : run_res[0];
-}
-
-static void
-io_init(struct bs_io *io, enum bs_op op, uint64_t off, uint64_t len,
-    struct iovec *iov, int iovcnt)
-{
-	memset(io, 0, sizeof(*io));
-	io->op = op;
-	io->offset = off;
-	io->len = len;
-	io->iov = iov;
-	io->iovcnt = iovcnt;
-}
-
-static int
-bs_rw(struct backstore *bs, enum bs_op op, unsigned int flags, uint64_t off,
-    void *buf, size_t len)
-{
-	struct iovec v = { .iov_base = buf, .iov_len = len };
-	struct bs_io io;
-
-	io_init(&io, op, off, 0, &v, 1);
-	io.flags = flags;
-	return run_one(bs, &io);
-}
-
-static int
-bs_range(struct backstore *bs, enum bs_op op, uint64_t off, uint64_t len)
-{
-	struct bs_io io;
-
-	io_init(&io, op, off, len, NULL, 0);
-	return run_one(bs, &io);
-}
-
-static void
-fill_pattern(uint8_t *p, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t)((i * 2654435761u + seed) >> 11);
-}
-
-static bool
-is_zero(const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != 0)
-			return false;
-	return true;
-}
-
-/* Set up loops for the mode: _i = 0 io_uring where present, 1 pool. */
-static void
-mode_setup(int force_pool)
-{
-	loop_io_force_pool(force_pool != 0);
-	ck_assert_int_eq(loops_init(1), 0);
-}
-
-static void
-mode_teardown(void)
-{
-	loops_fini();
-	loop_io_force_pool(false);
-	xmalloc_fail_after(0);
-}
-
-static struct backstore *
-open_ok(const struct conf_storage *cs)
-{
-	struct backstore *bs;
-	int err;
-
-	bs = backstore_open(cs, &err);
-	ck_assert_msg(bs != NULL, "backstore_open: %s", strerror(-err));
-	return bs;
-}
-
 /* --- tests run on both plugins --- */
 
 static const char *const plugins[] = { "mem", "fileio", "fileio" };
@@ -244,13 +79,13 @@ START_TEST(test_rw_roundtrip)
 	int i;
 
 	tmp_setup();
-	mode_setup(_i == 2);
+	bh_mode_setup(_i == 2);
 	cs = storage(plugins[_i], 8 * 1024 * 1024, 512);
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_uint_eq(bs->size, 8 * 1024 * 1024);
 	wbuf = malloc(BIGLEN);
 	rbuf = calloc(1, BIGLEN);
-	fill_pattern(wbuf, BIGLEN, 11);
+	bh_fill_pattern(wbuf, BIGLEN, 11);
 	for (i = 0, off = 0; i < 5; off += wl[i++]) {
 		wv[i].iov_base = wbuf + off;
 		wv[i].iov_len = wl[i];
@@ -259,23 +94,23 @@ START_TEST(test_rw_roundtrip)
 		rv[i].iov_base = rbuf + off;
 		rv[i].iov_len = rl[i];
 	}
-	io_init(&w, BS_WRITE, 1024 * 1024 + 512, BIGLEN, wv, 5);
+	bh_io_init(&w, BS_WRITE, 1024 * 1024 + 512, BIGLEN, wv, 5);
 	w.flags = BS_IO_FUA;
-	io_init(&fl, BS_FLUSH, 0, 0, NULL, 0);
-	io_init(&r, BS_READ, 1024 * 1024 + 512, 0, rv, 3);
+	bh_io_init(&fl, BS_FLUSH, 0, 0, NULL, 0);
+	bh_io_init(&r, BS_READ, 1024 * 1024 + 512, 0, rv, 3);
 	ios[0] = &w;
 	ios[1] = &fl;
-	ck_assert_int_eq(run_io(bs, ios, 2), 0);
-	ck_assert_int_eq(run_res[0], 0);
-	ck_assert_int_eq(run_res[1], 0);
+	ck_assert_int_eq(bh_run_io(bs, ios, 2), 0);
+	ck_assert_int_eq(bh_res(0), 0);
+	ck_assert_int_eq(bh_res(1), 0);
 	ios[0] = &r;
-	ck_assert_int_eq(run_io(bs, ios, 1), 0);
-	ck_assert_int_eq(run_res[0], 0);
+	ck_assert_int_eq(bh_run_io(bs, ios, 1), 0);
+	ck_assert_int_eq(bh_res(0), 0);
 	ck_assert_uint_eq(r.len, BIGLEN);
 	ck_assert_int_eq(memcmp(wbuf, rbuf, BIGLEN), 0);
 	/* untouched space reads as zero */
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, 0, rbuf, 4096), 0);
-	ck_assert(is_zero(rbuf, 4096));
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 0, rbuf, 4096), 0);
+	ck_assert(bh_is_zero(rbuf, 4096));
 	if (_i != 0) {
 		/* the file holds the data */
 		memset(rbuf, 0, BIGLEN);
@@ -286,7 +121,7 @@ START_TEST(test_rw_roundtrip)
 	free(wbuf);
 	free(rbuf);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 	tmp_teardown();
 }
 END_TEST
@@ -299,23 +134,23 @@ START_TEST(test_write_zeroes)
 	size_t len = 256 * 1024;
 
 	tmp_setup();
-	mode_setup(_i == 2);
+	bh_mode_setup(_i == 2);
 	cs = storage(plugins[_i], 1024 * 1024, 4096);
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert(bs->caps & BS_CAP_ZEROES);
 	buf = malloc(len);
-	fill_pattern(buf, len, 5);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 0, buf, len), 0);
+	bh_fill_pattern(buf, len, 5);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 0, buf, len), 0);
 	/* unaligned range inside */
-	ck_assert_int_eq(bs_range(bs, BS_WRITE_ZEROES, 1000, 70000), 0);
+	ck_assert_int_eq(bh_range(bs, BS_WRITE_ZEROES, 1000, 70000), 0);
 	/* aligned range spanning whole pages */
-	ck_assert_int_eq(bs_range(bs, BS_WRITE_ZEROES, 131072, 65536), 0);
+	ck_assert_int_eq(bh_range(bs, BS_WRITE_ZEROES, 131072, 65536), 0);
 	memset(buf, 0xee, len);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, 0, buf, len), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 0, buf, len), 0);
 	{
 		uint8_t *want = malloc(len);
 
-		fill_pattern(want, len, 5);
+		bh_fill_pattern(want, len, 5);
 		memset(want + 1000, 0, 70000);
 		memset(want + 131072, 0, 65536);
 		ck_assert_int_eq(memcmp(buf, want, len), 0);
@@ -323,7 +158,7 @@ START_TEST(test_write_zeroes)
 	}
 	free(buf);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 	tmp_teardown();
 }
 END_TEST
@@ -337,18 +172,18 @@ START_TEST(test_unmap)
 	off_t data;
 
 	tmp_setup();
-	mode_setup(_i == 2);
+	bh_mode_setup(_i == 2);
 	cs = storage(plugins[_i], 4 * 1024 * 1024, 512);
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	if (!(bs->caps & BS_CAP_UNMAP)) {
 		/* filesystem without hole punching: nothing to test */
-		ck_assert_int_eq(bs_range(bs, BS_UNMAP, 0, 4096), -EOPNOTSUPP);
+		ck_assert_int_eq(bh_range(bs, BS_UNMAP, 0, 4096), -EOPNOTSUPP);
 		goto out;
 	}
 	buf = malloc(len);
 	memset(buf, 0x5a, len);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 0, buf, len), 0);
-	ck_assert_int_eq(bs_range(bs, BS_UNMAP, 256 * 1024, 512 * 1024), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 0, buf, len), 0);
+	ck_assert_int_eq(bh_range(bs, BS_UNMAP, 256 * 1024, 512 * 1024), 0);
 	if (_i != 0) {
 		/* a hole: the next data after 256K starts at 768K */
 		ck_assert_int_eq(fsync(bs->fd), 0);
@@ -356,14 +191,14 @@ START_TEST(test_unmap)
 		ck_assert_int_eq(data, 768 * 1024);
 		ck_assert(bs->caps & BS_CAP_SEEK_HOLE);
 	}
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, 0, buf, len), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 0, buf, len), 0);
 	ck_assert_int_eq(buf[256 * 1024 - 1], 0x5a);
-	ck_assert(is_zero(buf + 256 * 1024, 512 * 1024));
+	ck_assert(bh_is_zero(buf + 256 * 1024, 512 * 1024));
 	ck_assert_int_eq(buf[768 * 1024], 0x5a);
 	free(buf);
 out:
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 	tmp_teardown();
 }
 END_TEST
@@ -378,28 +213,28 @@ START_TEST(test_inject_error)
 	int i;
 
 	tmp_setup();
-	mode_setup(_i == 2);
+	bh_mode_setup(_i == 2);
 	cs = storage(plugins[_i], 1024 * 1024, 512);
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	memset(buf, 1, sizeof(buf));
 	backstore_inject_error(bs, 2, EIO);
 	for (i = 0; i < 3; i++) {
-		io_init(&io[i], i == 1 ? BS_READ : BS_WRITE,
+		bh_io_init(&io[i], i == 1 ? BS_READ : BS_WRITE,
 		    (uint64_t)i * 4096, 0, &v, 1);
 		ios[i] = &io[i];
 	}
-	ck_assert_int_eq(run_io(bs, ios, 3), 0);
-	ck_assert_int_eq(run_res[0], 0);
-	ck_assert_int_eq(run_res[1], -EIO);
-	ck_assert_int_eq(run_res[2], 0);
+	ck_assert_int_eq(bh_run_io(bs, ios, 3), 0);
+	ck_assert_int_eq(bh_res(0), 0);
+	ck_assert_int_eq(bh_res(1), -EIO);
+	ck_assert_int_eq(bh_res(2), 0);
 	/* any errno, any op; n = 0 disables */
 	backstore_inject_error(bs, 1, -ENOSPC);
-	ck_assert_int_eq(bs_range(bs, BS_FLUSH, 0, 0), -ENOSPC);
+	ck_assert_int_eq(bh_range(bs, BS_FLUSH, 0, 0), -ENOSPC);
 	backstore_inject_error(bs, 1, EIO);
 	backstore_inject_error(bs, 0, EIO);
-	ck_assert_int_eq(bs_range(bs, BS_FLUSH, 0, 0), 0);
+	ck_assert_int_eq(bh_range(bs, BS_FLUSH, 0, 0), 0);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 	tmp_teardown();
 }
 END_TEST
@@ -413,38 +248,38 @@ START_TEST(test_checks)
 	struct bs_io io;
 
 	tmp_setup();
-	mode_setup(_i == 2);
+	bh_mode_setup(_i == 2);
 	cs = storage(plugins[_i], 64 * 1024, 512);
-	bs = open_ok(&cs);
-	io_init(&io, BS_READ, 64 * 1024 - 512, 0, &v, 1);
-	ck_assert_int_eq(run_one(bs, &io), -ERANGE);
-	io_init(&io, BS_WRITE, UINT64_MAX - 100, 0, &v, 1);
-	ck_assert_int_eq(run_one(bs, &io), -ERANGE);
-	io_init(&io, BS_WRITE, 0, 512, &v, 1);		/* len != iov */
-	ck_assert_int_eq(run_one(bs, &io), -EINVAL);
-	ck_assert_int_eq(bs_range(bs, BS_UNMAP, 60 * 1024, 8192), -ERANGE);
-	io_init(&io, 77, 0, 0, NULL, 0);
-	ck_assert_int_eq(run_one(bs, &io), -EINVAL);
+	bs = bh_open_ok(&cs);
+	bh_io_init(&io, BS_READ, 64 * 1024 - 512, 0, &v, 1);
+	ck_assert_int_eq(bh_run_one(bs, &io), -ERANGE);
+	bh_io_init(&io, BS_WRITE, UINT64_MAX - 100, 0, &v, 1);
+	ck_assert_int_eq(bh_run_one(bs, &io), -ERANGE);
+	bh_io_init(&io, BS_WRITE, 0, 512, &v, 1);		/* len != iov */
+	ck_assert_int_eq(bh_run_one(bs, &io), -EINVAL);
+	ck_assert_int_eq(bh_range(bs, BS_UNMAP, 60 * 1024, 8192), -ERANGE);
+	bh_io_init(&io, 77, 0, 0, NULL, 0);
+	ck_assert_int_eq(bh_run_one(bs, &io), -EINVAL);
 	backstore_get(bs);
 	backstore_put(bs);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 0, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 0, buf, sizeof(buf)), 0);
 	backstore_put(bs);
 	if (_i != 0) {
 		/* read-only: reopen the same file */
 		cs.read_only = true;
 		cs.size = 0;
-		bs = open_ok(&cs);
+		bs = bh_open_ok(&cs);
 		ck_assert_uint_eq(bs->size, 64 * 1024);
-		ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 0, buf, sizeof(buf)),
+		ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 0, buf, sizeof(buf)),
 		    -EROFS);
-		ck_assert_int_eq(bs_range(bs, BS_FLUSH, 0, 0), -EROFS);
-		ck_assert_int_eq(bs_rw(bs, BS_READ, 0, 0, buf, sizeof(buf)),
+		ck_assert_int_eq(bh_range(bs, BS_FLUSH, 0, 0), -EROFS);
+		ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 0, buf, sizeof(buf)),
 		    0);
 		ck_assert_int_eq(fcntl(bs->fd, F_GETFL) & O_ACCMODE,
 		    O_RDONLY);
 		backstore_put(bs);
 	}
-	mode_teardown();
+	bh_mode_teardown();
 	tmp_teardown();
 }
 END_TEST
@@ -459,7 +294,7 @@ START_TEST(test_file_sizes)
 	int err, fd;
 
 	tmp_setup();
-	mode_setup(0);
+	bh_mode_setup(false);
 	/* new file, no size: refused and not left behind */
 	cs = storage("fileio", 0, 512);
 	ck_assert_ptr_null(backstore_open(&cs, &err));
@@ -467,7 +302,7 @@ START_TEST(test_file_sizes)
 	ck_assert_int_eq(access(tpath, F_OK), -1);
 	/* new file: created sparse with the configured size */
 	cs.size = 16 * 1024 * 1024;
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_int_eq(stat(tpath, &st), 0);
 	ck_assert_int_eq(st.st_size, 16 * 1024 * 1024);
 	ck_assert_int_lt(st.st_blocks * 512, 1024 * 1024);
@@ -477,27 +312,27 @@ START_TEST(test_file_sizes)
 	/* existing file, size 0: take the file's */
 	cs.size = 0;
 	cs.block_size = 4096;
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_uint_eq(bs->size, 16 * 1024 * 1024);
 	ck_assert_uint_eq(bs->block_size, 4096);
 	ck_assert_uint_eq(bs->phys_block_size, 4096);
 	backstore_put(bs);
 	/* larger: extended sparsely */
 	cs.size = 32 * 1024 * 1024;
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_int_eq(stat(tpath, &st), 0);
 	ck_assert_int_eq(st.st_size, 32 * 1024 * 1024);
 	backstore_put(bs);
 	/* smaller: only the first part is exported */
 	cs.size = 1024 * 1024;
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_uint_eq(bs->size, 1024 * 1024);
 	backstore_put(bs);
 	ck_assert_int_eq(stat(tpath, &st), 0);
 	ck_assert_int_eq(st.st_size, 32 * 1024 * 1024);
 	/* not a multiple of the block size: whole blocks only */
 	cs.size = 1024 * 1024 + 100;
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_uint_eq(bs->size, 1024 * 1024);
 	backstore_put(bs);
 	/* bad block size, bad plugin, a directory */
@@ -531,7 +366,7 @@ START_TEST(test_file_sizes)
 	cs.read_only = true;
 	ck_assert_ptr_null(backstore_open(&cs, &err));
 	ck_assert_int_eq(err, -EINVAL);
-	mode_teardown();
+	bh_mode_teardown();
 	tmp_teardown();
 }
 END_TEST
@@ -547,7 +382,7 @@ START_TEST(test_alloc_failure)
 	int err, rc, nfail = 0;
 
 	tmp_setup();
-	mode_setup(_i == 2);
+	bh_mode_setup(_i == 2);
 	cs = storage(plugins[_i], 1024 * 1024, 512);
 	for (n = 1; n < 100; n++) {
 		xmalloc_fail_after(n);
@@ -564,20 +399,20 @@ START_TEST(test_alloc_failure)
 	memset(buf, 3, sizeof(buf));
 	/* I/O: each allocation on the way fails cleanly or not at all */
 	for (n = 1; n < 20; n++) {
-		run_fail_after = n;
-		rc = bs_rw(bs, BS_WRITE, BS_IO_FUA, 0, buf, sizeof(buf));
+		bh_fail_after(n);
+		rc = bh_rw(bs, BS_WRITE, BS_IO_FUA, 0, buf, sizeof(buf));
 		ck_assert(rc == 0 || rc == -ENOMEM);
-		rc = bs_range(bs, BS_WRITE_ZEROES, 8192, 8192);
+		rc = bh_range(bs, BS_WRITE_ZEROES, 8192, 8192);
 		ck_assert_int_eq(rc, 0);
 	}
 	/* mem and the pool allocate per request: the first one fails */
 	if (_i != 1) {
-		run_fail_after = 1;
-		rc = bs_rw(bs, BS_READ, 0, 0, buf, sizeof(buf));
+		bh_fail_after(1);
+		rc = bh_rw(bs, BS_READ, 0, 0, buf, sizeof(buf));
 		ck_assert_int_eq(rc, -ENOMEM);
 	}
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 	tmp_teardown();
 }
 END_TEST

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "backstore.h"
+#include "bs_harness.h"
 #include "conf.h"
 #include "log.h"
 #include "loop.h"
@@ -157,159 +158,6 @@ loopdevs_setup(void)
 	return NULL;
 }
 
-/* --- running I/O on a loop --- */
-
-#define MAXIO	8
-
-static struct backstore *run_bs;
-static struct bs_io *run_ios[MAXIO];
-static int run_n, run_left;
-static int run_res[MAXIO];
-static int run_submit_rc[MAXIO];
-static bool in_submit, sync_completion, wrong_loop;
-static unsigned long run_fail_after;
-/* copy() instead of submit() for run_ios[0] */
-static struct backstore *copy_src;
-static struct bs_extent copy_ext;
-
-static void
-run_done(struct bs_io *io, int res)
-{
-	int i;
-
-	if (in_submit)
-		sync_completion = true;
-	if (loop_current() != io->loop)
-		wrong_loop = true;
-	for (i = 0; i < run_n; i++)
-		if (run_ios[i] == io)
-			run_res[i] = res;
-	if (--run_left == 0)
-		loops_stop();
-}
-
-static void
-run_start(void *arg)
-{
-	int i, submitted = 0;
-
-	(void)arg;
-	if (run_fail_after != 0)
-		xmalloc_fail_after(run_fail_after);
-	for (i = 0; i < run_n; i++) {
-		run_ios[i]->loop = loop_current();
-		run_ios[i]->done = run_done;
-		in_submit = true;
-		if (copy_src != NULL)
-			run_submit_rc[i] = run_bs->ops->copy(run_bs, copy_src,
-			    &copy_ext, run_ios[i]);
-		else
-			run_submit_rc[i] = backstore_submit(run_bs,
-			    run_ios[i]);
-		in_submit = false;
-		if (run_submit_rc[i] == 0)
-			submitted++;
-		else
-			run_left--;
-	}
-	if (submitted == 0)
-		loops_stop();
-}
-
-static int
-run_io(struct backstore *bs, struct bs_io **ios, int n)
-{
-	int i;
-
-	run_bs = bs;
-	run_n = run_left = n;
-	for (i = 0; i < n; i++) {
-		run_ios[i] = ios[i];
-		run_res[i] = 1;
-		run_submit_rc[i] = 0;
-	}
-	ck_assert_int_eq(loop_post(loop_get(0), run_start, NULL), 0);
-	ck_assert_int_eq(loops_run(), 0);
-	xmalloc_fail_after(0);
-	run_fail_after = 0;
-	ck_assert(!sync_completion);
-	ck_assert(!wrong_loop);
-	for (i = 0; i < n; i++)
-		if (run_submit_rc[i] != 0)
-			return run_submit_rc[i];
-	return 0;
-}
-
-static int
-run_one(struct backstore *bs, struct bs_io *io)
-{
-	int rc = run_io(bs, &io, 1);
-
-	return rc != 0 ? rc : run_res[0];
-}
-
-static void
-io_init(struct bs_io *io, enum bs_op op, uint64_t off, uint64_t len,
-    struct iovec *iov, int iovcnt)
-{
-	memset(io, 0, sizeof(*io));
-	io->op = op;
-	io->offset = off;
-	io->len = len;
-	io->iov = iov;
-	io->iovcnt = iovcnt;
-}
-
-static int
-bs_rw(struct backstore *bs, enum bs_op op, unsigned int flags, uint64_t off,
-    void *buf, size_t len)
-{
-	struct iovec v = { .iov_base = buf, .iov_len = len };
-	struct bs_io io;
-
-	io_init(&io, op, off, 0, &v, 1);
-	io.flags = flags;
-	return run_one(bs, &io);
-}
-
-static int
-bs_range(struct backstore *bs, enum bs_op op, uint64_t off, uint64_t len)
-{
-	struct bs_io io;
-
-	io_init(&io, op, off, len, NULL, 0);
-	return run_one(bs, &io);
-}
-
-static void
-fill_pattern(uint8_t *p, size_t len, unsigned int seed)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t)((i * 2654435761u + seed) >> 11);
-}
-
-static bool
-is_zero(const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (p[i] != 0)
-			return false;
-	return true;
-}
-
-static void *
-aligned_buf(size_t len)
-{
-	void *p = NULL;
-
-	ck_assert_int_eq(posix_memalign(&p, 4096, len), 0);
-	return p;
-}
-
 /* What the loop device's backing file holds at off (the device's truth). */
 static void
 file_read(const struct loopdev *d, uint64_t off, void *buf, size_t len)
@@ -338,33 +186,6 @@ storage(const struct loopdev *d, uint32_t bsz)
 	return cs;
 }
 
-static void
-mode_setup(bool force_pool)
-{
-	loop_io_force_pool(force_pool);
-	ck_assert_int_eq(loops_init(1), 0);
-}
-
-static void
-mode_teardown(void)
-{
-	loops_fini();
-	loop_io_force_pool(false);
-	xmalloc_fail_after(0);
-}
-
-static struct backstore *
-open_ok(const struct conf_storage *cs)
-{
-	struct backstore *bs;
-	int err;
-
-	bs = backstore_open(cs, &err);
-	ck_assert_msg(bs != NULL, "backstore_open %s: %s", cs->dev,
-	    strerror(-err));
-	return bs;
-}
-
 static int
 open_err(const struct conf_storage *cs)
 {
@@ -386,7 +207,7 @@ START_TEST(test_geometry)
 	struct backstore *bs;
 
 	cs = storage(d, 0);
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_str_eq(bs->ops->name, "block");
 	ck_assert_uint_eq(bs->size, DEV_SIZE);
 	ck_assert_uint_eq(bs->block_size, d->sector);
@@ -405,14 +226,14 @@ START_TEST(test_geometry)
 
 	/* the matching block size is accepted */
 	cs = storage(d, d->sector);
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_uint_eq(bs->block_size, d->sector);
 	backstore_put(bs);
 
 	/* fully provisioned: no UNMAP */
 	cs = storage(d, 0);
 	cs.thin = false;
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert(!(bs->caps & BS_CAP_UNMAP));
 	ck_assert(!(bs->caps & BS_CAP_UNMAP_ZERO));
 	ck_assert(bs->caps & BS_CAP_ZEROES);
@@ -421,7 +242,7 @@ START_TEST(test_geometry)
 	/* a smaller configured size exports a prefix */
 	cs = storage(d, 0);
 	cs.size = DEV_SIZE / 2;
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert_uint_eq(bs->size, DEV_SIZE / 2);
 	backstore_put(bs);
 }
@@ -480,13 +301,13 @@ START_TEST(test_rw_aligned)
 	uint8_t *wbuf, *rbuf, *fbuf;
 	uint64_t off = 1024 * 1024 + 4096;
 
-	mode_setup(_i & 1);
+	bh_mode_setup(_i & 1);
 	cs = storage(d, 0);
-	bs = open_ok(&cs);
-	wbuf = aligned_buf(BIGLEN);
-	rbuf = aligned_buf(BIGLEN);
+	bs = bh_open_ok(&cs);
+	wbuf = bh_aligned_buf(BIGLEN);
+	rbuf = bh_aligned_buf(BIGLEN);
 	fbuf = malloc(BIGLEN);
-	fill_pattern(wbuf, BIGLEN, 21 + (unsigned int)_i);
+	bh_fill_pattern(wbuf, BIGLEN, 21 + (unsigned int)_i);
 	memset(rbuf, 0, BIGLEN);
 	/* page-aligned segments of whole blocks: no bounce */
 	wv[0].iov_base = wbuf;
@@ -499,16 +320,16 @@ START_TEST(test_rw_aligned)
 	rv[0].iov_len = 8192;
 	rv[1].iov_base = rbuf + 8192;
 	rv[1].iov_len = BIGLEN - 8192;
-	io_init(&w, BS_WRITE, off, BIGLEN, wv, 3);
+	bh_io_init(&w, BS_WRITE, off, BIGLEN, wv, 3);
 	w.flags = BS_IO_FUA;
-	io_init(&fl, BS_FLUSH, 0, 0, NULL, 0);
+	bh_io_init(&fl, BS_FLUSH, 0, 0, NULL, 0);
 	ios[0] = &w;
 	ios[1] = &fl;
-	ck_assert_int_eq(run_io(bs, ios, 2), 0);
-	ck_assert_int_eq(run_res[0], 0);
-	ck_assert_int_eq(run_res[1], 0);
-	io_init(&r, BS_READ, off, 0, rv, 2);
-	ck_assert_int_eq(run_one(bs, &r), 0);
+	ck_assert_int_eq(bh_run_io(bs, ios, 2), 0);
+	ck_assert_int_eq(bh_res(0), 0);
+	ck_assert_int_eq(bh_res(1), 0);
+	bh_io_init(&r, BS_READ, off, 0, rv, 2);
+	ck_assert_int_eq(bh_run_one(bs, &r), 0);
 	ck_assert_uint_eq(r.len, BIGLEN);
 	ck_assert_int_eq(memcmp(wbuf, rbuf, BIGLEN), 0);
 	/* the backing file has it */
@@ -518,7 +339,7 @@ START_TEST(test_rw_aligned)
 	free(rbuf);
 	free(fbuf);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 }
 END_TEST
 
@@ -535,16 +356,16 @@ START_TEST(test_rw_unaligned)
 	size_t len = 64 * bsz, part;
 	uint64_t off = 3 * 1024 * 1024;
 
-	mode_setup(_i & 1);
+	bh_mode_setup(_i & 1);
 	cs = storage(d, 0);
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	/* odd addresses and segment lengths: bounced */
 	wmem = malloc(len + 1);
 	rmem = malloc(len + 3);
 	fbuf = malloc(len);
 	wbuf = wmem + 1;
 	rbuf = rmem + 3;
-	fill_pattern(wbuf, len, 77 + (unsigned int)_i);
+	bh_fill_pattern(wbuf, len, 77 + (unsigned int)_i);
 	memset(rbuf, 0xee, len);
 	part = len / 4;
 	wv[0].iov_base = wbuf;
@@ -561,48 +382,48 @@ START_TEST(test_rw_unaligned)
 	rv[1].iov_len = len / 2;
 	rv[2].iov_base = rbuf + 7 + len / 2;
 	rv[2].iov_len = len - 7 - len / 2;
-	io_init(&w, BS_WRITE, off, 0, wv, 4);
+	bh_io_init(&w, BS_WRITE, off, 0, wv, 4);
 	w.flags = BS_IO_FUA;
-	ck_assert_int_eq(run_one(bs, &w), 0);
-	io_init(&r, BS_READ, off, 0, rv, 3);
-	ck_assert_int_eq(run_one(bs, &r), 0);
+	ck_assert_int_eq(bh_run_one(bs, &w), 0);
+	bh_io_init(&r, BS_READ, off, 0, rv, 3);
+	ck_assert_int_eq(bh_run_one(bs, &r), 0);
 	ck_assert_int_eq(memcmp(wbuf, rbuf, len), 0);
 	file_read(d, off, fbuf, len);
 	ck_assert_int_eq(memcmp(wbuf, fbuf, len), 0);
 
 	/* a read off the block grid is widened, then trimmed */
 	memset(rbuf, 0xee, len);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, off + 100, rbuf, 1000), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, off + 100, rbuf, 1000), 0);
 	ck_assert_int_eq(memcmp(wbuf + 100, rbuf, 1000), 0);
 	ck_assert_int_eq(rbuf[1000], 0xee);
 	/* ending on the last byte of the device */
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, bs->size - 5, rbuf, 5), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, bs->size - 5, rbuf, 5), 0);
 	/* writes off the grid: read-modify-write of the blocks touched */
 	memset(rbuf, 0x5a, 3 * bsz);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, BS_IO_FUA, off + 100, rbuf,
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, BS_IO_FUA, off + 100, rbuf,
 	    200), 0);
 	memset(wbuf + 100, 0x5a, 200);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, off + bsz - 1, rbuf,
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, off + bsz - 1, rbuf,
 	    bsz + 2), 0);
 	memset(wbuf + bsz - 1, 0x5a, bsz + 2);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, off + 4 * bsz, rbuf, 7), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, off + 4 * bsz, rbuf, 7), 0);
 	memset(wbuf + 4 * bsz, 0x5a, 7);
 	file_read(d, off, fbuf, len);
 	ck_assert_int_eq(memcmp(wbuf, fbuf, len), 0);
 	memset(rbuf, 0, len);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, off, rbuf, len), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, off, rbuf, len), 0);
 	ck_assert_int_eq(memcmp(wbuf, rbuf, len), 0);
 	/* zero-length I/O completes */
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, off, rbuf, 0), 0);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, off, wbuf, 0), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, off, rbuf, 0), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, off, wbuf, 0), 0);
 	/* out of range */
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, bs->size, rbuf, bsz),
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, bs->size, rbuf, bsz),
 	    -ERANGE);
 	free(wmem);
 	free(rmem);
 	free(fbuf);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 }
 END_TEST
 
@@ -619,29 +440,29 @@ START_TEST(test_rw_many_segments)
 	size_t len = NSEG * 512;
 	int i;
 
-	mode_setup(_i & 1);
+	bh_mode_setup(_i & 1);
 	cs = storage(d, 0);
-	bs = open_ok(&cs);
-	wbuf = aligned_buf(len);
-	rbuf = aligned_buf(len);
+	bs = bh_open_ok(&cs);
+	wbuf = bh_aligned_buf(len);
+	rbuf = bh_aligned_buf(len);
 	v = calloc(NSEG, sizeof(*v));
-	fill_pattern(wbuf, len, 5);
+	bh_fill_pattern(wbuf, len, 5);
 	for (i = 0; i < NSEG; i++) {
 		v[i].iov_base = wbuf + (size_t)i * 512;
 		v[i].iov_len = 512;
 	}
-	io_init(&io, BS_WRITE, 8 << 20, 0, v, NSEG);
-	ck_assert_int_eq(run_one(bs, &io), 0);
+	bh_io_init(&io, BS_WRITE, 8 << 20, 0, v, NSEG);
+	ck_assert_int_eq(bh_run_one(bs, &io), 0);
 	for (i = 0; i < NSEG; i++)
 		v[i].iov_base = rbuf + (size_t)i * 512;
-	io_init(&io, BS_READ, 8 << 20, 0, v, NSEG);
-	ck_assert_int_eq(run_one(bs, &io), 0);
+	bh_io_init(&io, BS_READ, 8 << 20, 0, v, NSEG);
+	ck_assert_int_eq(bh_run_one(bs, &io), 0);
 	ck_assert_int_eq(memcmp(wbuf, rbuf, len), 0);
 	free(v);
 	free(wbuf);
 	free(rbuf);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 }
 END_TEST
 
@@ -668,50 +489,50 @@ START_TEST(test_zeroes_unmap)
 	long before, after;
 	int fd;
 
-	mode_setup(false);
+	bh_mode_setup(false);
 	cs = storage(d, 0);
-	bs = open_ok(&cs);
-	buf = aligned_buf(len);
+	bs = bh_open_ok(&cs);
+	buf = bh_aligned_buf(len);
 	fbuf = malloc(len);
 
 	/* WRITE ZEROES over data */
-	fill_pattern(buf, len, 9);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, off, buf, len), 0);
-	ck_assert_int_eq(bs_range(bs, BS_WRITE_ZEROES, off + 4096,
+	bh_fill_pattern(buf, len, 9);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, off, buf, len), 0);
+	ck_assert_int_eq(bh_range(bs, BS_WRITE_ZEROES, off + 4096,
 	    len - 8192), 0);
 	memset(buf, 0xaa, len);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, off, buf, len), 0);
-	ck_assert(!is_zero(buf, 4096));
-	ck_assert(is_zero(buf + 4096, len - 8192));
-	ck_assert(!is_zero(buf + len - 4096, 4096));
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, off, buf, len), 0);
+	ck_assert(!bh_is_zero(buf, 4096));
+	ck_assert(bh_is_zero(buf + 4096, len - 8192));
+	ck_assert(!bh_is_zero(buf + len - 4096, 4096));
 	file_read(d, off + 4096, fbuf, len - 8192);
-	ck_assert(is_zero(fbuf, len - 8192));
+	ck_assert(bh_is_zero(fbuf, len - 8192));
 
 	/* UNMAP: deallocates (a hole in the backing file), reads zeroes */
-	fill_pattern(buf, len, 10);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, BS_IO_FUA, off, buf, len), 0);
+	bh_fill_pattern(buf, len, 10);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, BS_IO_FUA, off, buf, len), 0);
 	fd = open(d->file, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fsync(fd), 0);
 	before = file_blocks(d);
-	ck_assert_int_eq(bs_range(bs, BS_UNMAP, off, len), 0);
+	ck_assert_int_eq(bh_range(bs, BS_UNMAP, off, len), 0);
 	ck_assert_int_eq(fsync(fd), 0);
 	after = file_blocks(d);
 	ck_assert_msg(after < before, "blocks %ld -> %ld", before, after);
 	ck_assert_int_eq(lseek(fd, (off_t)off, SEEK_HOLE), (off_t)off);
 	close(fd);
 	memset(buf, 0xaa, len);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, off, buf, len), 0);
-	ck_assert(is_zero(buf, len));
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, off, buf, len), 0);
+	ck_assert(bh_is_zero(buf, len));
 	/* FUA variants, empty ranges, the grid */
-	ck_assert_int_eq(bs_range(bs, BS_UNMAP, 0, 0), 0);
-	ck_assert_int_eq(bs_range(bs, BS_WRITE_ZEROES, 0, 0), 0);
+	ck_assert_int_eq(bh_range(bs, BS_UNMAP, 0, 0), 0);
+	ck_assert_int_eq(bh_range(bs, BS_WRITE_ZEROES, 0, 0), 0);
 	if (d->sector > 512)
-		ck_assert_int_eq(bs_range(bs, BS_WRITE_ZEROES, 512, 512),
+		ck_assert_int_eq(bh_range(bs, BS_WRITE_ZEROES, 512, 512),
 		    -EINVAL);
-	ck_assert_int_eq(bs_range(bs, BS_WRITE_ZEROES, bs->size - d->sector,
+	ck_assert_int_eq(bh_range(bs, BS_WRITE_ZEROES, bs->size - d->sector,
 	    d->sector), 0);
-	ck_assert_int_eq(bs_range(bs, BS_UNMAP, bs->size - d->sector,
+	ck_assert_int_eq(bh_range(bs, BS_UNMAP, bs->size - d->sector,
 	    2 * d->sector), -ERANGE);
 	free(buf);
 	free(fbuf);
@@ -719,10 +540,10 @@ START_TEST(test_zeroes_unmap)
 
 	/* fully provisioned: UNMAP is not offered */
 	cs.thin = false;
-	bs = open_ok(&cs);
-	ck_assert_int_eq(bs_range(bs, BS_UNMAP, off, 4096), -EOPNOTSUPP);
+	bs = bh_open_ok(&cs);
+	ck_assert_int_eq(bh_range(bs, BS_UNMAP, off, 4096), -EOPNOTSUPP);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 }
 END_TEST
 
@@ -735,31 +556,31 @@ START_TEST(test_read_only)
 	struct backstore *bs;
 	uint8_t *buf;
 
-	mode_setup(false);
+	bh_mode_setup(false);
 	ck_assert(d->ro);
 	cs = storage(d, 0);	/* not configured read-only */
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert(bs->read_only);
 	ck_assert(!(bs->caps & (BS_CAP_UNMAP | BS_CAP_ZEROES)));
-	buf = aligned_buf(4096);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, 0, buf, 4096), 0);
-	ck_assert(is_zero(buf, 4096));
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 0, buf, 4096), -EROFS);
-	ck_assert_int_eq(bs_range(bs, BS_FLUSH, 0, 0), -EROFS);
-	ck_assert_int_eq(bs_range(bs, BS_WRITE_ZEROES, 0, 4096),
+	buf = bh_aligned_buf(4096);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 0, buf, 4096), 0);
+	ck_assert(bh_is_zero(buf, 4096));
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 0, buf, 4096), -EROFS);
+	ck_assert_int_eq(bh_range(bs, BS_FLUSH, 0, 0), -EROFS);
+	ck_assert_int_eq(bh_range(bs, BS_WRITE_ZEROES, 0, 4096),
 	    -EOPNOTSUPP);
 	backstore_put(bs);
 
 	/* configured read-only on a writable device */
 	cs = storage(&devs[0], 0);
 	cs.read_only = true;
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	ck_assert(bs->read_only);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, 0, buf, 4096), 0);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 0, buf, 4096), -EROFS);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 0, buf, 4096), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 0, buf, 4096), -EROFS);
 	free(buf);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 }
 END_TEST
 
@@ -771,23 +592,23 @@ START_TEST(test_inject_error)
 	struct backstore *bs;
 	uint8_t *buf;
 
-	mode_setup(_i & 1);
+	bh_mode_setup(_i & 1);
 	cs = storage(&devs[0], 0);
-	bs = open_ok(&cs);
-	buf = aligned_buf(8192);
-	fill_pattern(buf, 8192, 3);
+	bs = bh_open_ok(&cs);
+	buf = bh_aligned_buf(8192);
+	bh_fill_pattern(buf, 8192, 3);
 	backstore_inject_error(bs, 2, EIO);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 0, buf, 8192), 0);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, 0, buf, 8192), -EIO);
-	ck_assert_int_eq(bs_rw(bs, BS_READ, 0, 0, buf, 8192), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 0, buf, 8192), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 0, buf, 8192), -EIO);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 0, buf, 8192), 0);
 	backstore_inject_error(bs, 1, -ENOSPC);
-	ck_assert_int_eq(bs_range(bs, BS_UNMAP, 0, 8192), -ENOSPC);
+	ck_assert_int_eq(bh_range(bs, BS_UNMAP, 0, 8192), -ENOSPC);
 	backstore_inject_error(bs, 1, EIO);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 1, buf + 1, 512), -EIO);
-	ck_assert_int_eq(bs_rw(bs, BS_WRITE, 0, 512, buf + 1, 512), 0);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 1, buf + 1, 512), -EIO);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 512, buf + 1, 512), 0);
 	free(buf);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 }
 END_TEST
 
@@ -799,26 +620,26 @@ START_TEST(test_alloc_failure)
 	uint8_t *mem;
 	int rc;
 
-	mode_setup(_i & 1);
+	bh_mode_setup(_i & 1);
 	cs = storage(&devs[0], 0);
-	bs = open_ok(&cs);
+	bs = bh_open_ok(&cs);
 	mem = malloc(4096 + 1);
 	memset(mem, 1, 4097);
-	run_fail_after = 1;
-	rc = bs_rw(bs, BS_WRITE, 0, 0, mem + 1, 4096);
+	bh_fail_after(1);
+	rc = bh_rw(bs, BS_WRITE, 0, 0, mem + 1, 4096);
 	ck_assert_int_eq(rc, -ENOMEM);
-	run_fail_after = 1;
-	rc = bs_rw(bs, BS_READ, 0, 0, mem + 1, 4096);
+	bh_fail_after(1);
+	rc = bh_rw(bs, BS_READ, 0, 0, mem + 1, 4096);
 	ck_assert_int_eq(rc, -ENOMEM);
 	/* later allocations may fail or not: either way a clean answer */
 	for (unsigned long n = 2; n < 6; n++) {
-		run_fail_after = n;
-		rc = bs_rw(bs, BS_WRITE, 0, 0, mem + 1, 4096);
+		bh_fail_after(n);
+		rc = bh_rw(bs, BS_WRITE, 0, 0, mem + 1, 4096);
 		ck_assert(rc == 0 || rc == -ENOMEM);
 	}
 	free(mem);
 	backstore_put(bs);
-	mode_teardown();
+	bh_mode_teardown();
 
 	/* open: every allocation on the way */
 	for (unsigned long n = 1; n < 8; n++) {
@@ -839,52 +660,51 @@ START_TEST(test_copy_hook)
 {
 	struct conf_storage cs;
 	struct backstore *src, *dst;
+	struct bs_extent ext;
 	struct bs_io io;
 	uint8_t *buf, *rbuf;
 	size_t len = 256 * 1024;
 	int rc;
 
-	mode_setup(false);
+	bh_mode_setup(false);
 	cs = storage(&devs[0], 0);
-	src = open_ok(&cs);
+	src = bh_open_ok(&cs);
 	cs = storage(&devs[1], 0);
 	cs.name = (char *)"blk1";
-	dst = open_ok(&cs);
+	dst = bh_open_ok(&cs);
 	ck_assert_ptr_nonnull(dst->ops->copy);
-	buf = aligned_buf(len);
-	rbuf = aligned_buf(len);
-	fill_pattern(buf, len, 33);
-	ck_assert_int_eq(bs_rw(src, BS_WRITE, 0, 1 << 20, buf, len), 0);
+	buf = bh_aligned_buf(len);
+	rbuf = bh_aligned_buf(len);
+	bh_fill_pattern(buf, len, 33);
+	ck_assert_int_eq(bh_rw(src, BS_WRITE, 0, 1 << 20, buf, len), 0);
 
-	copy_ext.src_off = 1 << 20;
-	copy_ext.dst_off = 2 << 20;
-	copy_ext.len = len;
-	copy_src = src;
+	ext.src_off = 1 << 20;
+	ext.dst_off = 2 << 20;
+	ext.len = len;
 	/* nothing to clone between block devices */
 	memset(&io, 0, sizeof(io));
 	io.flags = BS_IO_CLONE;
-	ck_assert_int_eq(run_one(dst, &io), -EOPNOTSUPP);
+	ck_assert_int_eq(bh_copy_one(dst, src, &ext, &io), -EOPNOTSUPP);
 	/* copy_file_range: done, or refused so the engine falls back */
 	memset(&io, 0, sizeof(io));
 	io.flags = BS_IO_FUA;
-	rc = run_one(dst, &io);
+	rc = bh_copy_one(dst, src, &ext, &io);
 	ck_assert_msg(rc == 0 || rc == -EINVAL || rc == -EXDEV ||
 	    rc == -EOPNOTSUPP, "copy: %s", strerror(-rc));
 	if (rc == 0) {
-		ck_assert_int_eq(bs_rw(dst, BS_READ, 0, 2 << 20, rbuf, len),
+		ck_assert_int_eq(bh_rw(dst, BS_READ, 0, 2 << 20, rbuf, len),
 		    0);
 		ck_assert_int_eq(memcmp(buf, rbuf, len), 0);
 	}
 	/* range checks come first */
-	copy_ext.dst_off = dst->size;
+	ext.dst_off = dst->size;
 	memset(&io, 0, sizeof(io));
-	ck_assert_int_eq(run_one(dst, &io), -ERANGE);
-	copy_src = NULL;
+	ck_assert_int_eq(bh_copy_one(dst, src, &ext, &io), -ERANGE);
 	free(buf);
 	free(rbuf);
 	backstore_put(src);
 	backstore_put(dst);
-	mode_teardown();
+	bh_mode_teardown();
 }
 END_TEST
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "backstore.h"
+#include "bs_harness.h"
 #include "conf.h"
 #include "copy_engine.h"
 #include "log.h"
@@ -97,52 +98,6 @@ tlu_close(struct tlu *t)
 	backstore_put(t->bs);
 }
 
-/* --- running things on loop 0 --- */
-
-static struct bs_io *sync_io;
-static int sync_res;
-
-static void
-sync_done(struct bs_io *io, int res)
-{
-	sync_res = res;
-	loops_stop();
-}
-
-static void
-sync_start(void *arg)
-{
-	struct backstore *bs = arg;
-	int rc;
-
-	sync_io->loop = loop_current();
-	sync_io->done = sync_done;
-	rc = backstore_submit(bs, sync_io);
-	if (rc != 0) {
-		sync_res = rc;
-		loops_stop();
-	}
-}
-
-static int
-bs_rw(struct backstore *bs, enum bs_op op, uint64_t off, void *buf,
-    uint64_t len)
-{
-	struct iovec v = { .iov_base = buf, .iov_len = (size_t)len };
-	struct bs_io io;
-
-	memset(&io, 0, sizeof(io));
-	io.op = op;
-	io.offset = off;
-	io.len = len;
-	io.iov = buf != NULL ? &v : NULL;
-	io.iovcnt = buf != NULL ? 1 : 0;
-	sync_io = &io;
-	ck_assert_int_eq(loop_post(loop_get(0), sync_start, bs), 0);
-	ck_assert_int_eq(loops_run(), 0);
-	return sync_res;
-}
-
 static void
 pattern(uint8_t *p, uint64_t len, unsigned int seed)
 {
@@ -163,7 +118,7 @@ fill(struct tlu *t, unsigned int seed)
 
 	ck_assert_ptr_nonnull(img);
 	pattern(img, t->bs->size, seed);
-	ck_assert_int_eq(bs_rw(t->bs, BS_WRITE, 0, img, t->bs->size), 0);
+	ck_assert_int_eq(bh_rw(t->bs, BS_WRITE, 0, 0, img, t->bs->size), 0);
 	return img;
 }
 
@@ -173,7 +128,7 @@ readall(struct tlu *t)
 	uint8_t *img = malloc(t->bs->size);
 
 	ck_assert_ptr_nonnull(img);
-	ck_assert_int_eq(bs_rw(t->bs, BS_READ, 0, img, t->bs->size), 0);
+	ck_assert_int_eq(bh_rw(t->bs, BS_READ, 0, 0, img, t->bs->size), 0);
 	return img;
 }
 

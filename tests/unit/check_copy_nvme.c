@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "backstore.h"
+#include "bs_harness.h"
 #include "conf.h"
 #include "copy_engine.h"
 #include "log.h"
@@ -87,50 +88,6 @@ teardown(void)
 	copy_path_disable(0);
 }
 
-/* --- synchronous helpers on loop 0 --- */
-
-static struct bs_io *sync_io;
-static int sync_res;
-
-static void
-sync_done(struct bs_io *io, int res)
-{
-	sync_res = res;
-	loops_stop();
-}
-
-static void
-sync_start(void *arg)
-{
-	int rc;
-
-	sync_io->loop = loop_current();
-	sync_io->done = sync_done;
-	rc = backstore_submit(arg, sync_io);
-	if (rc != 0) {
-		sync_res = rc;
-		loops_stop();
-	}
-}
-
-static void
-rw(enum bs_op op, uint64_t off, void *buf, uint64_t len)
-{
-	struct iovec v = { .iov_base = buf, .iov_len = (size_t)len };
-	struct bs_io io;
-
-	memset(&io, 0, sizeof(io));
-	io.op = op;
-	io.offset = off;
-	io.len = len;
-	io.iov = &v;
-	io.iovcnt = 1;
-	sync_io = &io;
-	ck_assert_int_eq(loop_post(loop_get(0), sync_start, bs), 0);
-	ck_assert_int_eq(loops_run(), 0);
-	ck_assert_int_eq(sync_res, 0);
-}
-
 static struct copy_job job;
 
 static void
@@ -180,7 +137,7 @@ prepare(void)
 	ck_assert_ptr_nonnull(p);
 	for (i = 0; i < LU_SIZE; i++)
 		p[i] = (uint8_t)(i * 131 + (i >> 9));
-	rw(BS_WRITE, 0, p, LU_SIZE);
+	ck_assert_int_eq(bh_rw(bs, BS_WRITE, 0, 0, p, LU_SIZE), 0);
 	return p;
 }
 
@@ -191,7 +148,7 @@ dst_is(const uint8_t *want)
 	bool same;
 
 	ck_assert_ptr_nonnull(got);
-	rw(BS_READ, 32 * MiB, got, LU_SIZE);
+	ck_assert_int_eq(bh_rw(bs, BS_READ, 0, 32 * MiB, got, LU_SIZE), 0);
 	same = memcmp(got, want, LU_SIZE) == 0;
 	free(got);
 	return same;
