@@ -18,9 +18,12 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
+# libsystemd-dev: sd-bus for the D-Bus service targetcli uses (optional
+# at build time); dbus-daemon: its test (tests/integration/tcmu_dbus.sh).
 DEPS="build-essential autoconf automake pkg-config libssl-dev libjson-c-dev
 liburing-dev libnl-genl-3-dev libiscsi-dev libiscsi-bin check clang iproute2
-xfsprogs qemu-system-x86 debootstrap e2fsprogs cpio xz-utils"
+xfsprogs qemu-system-x86 debootstrap e2fsprogs cpio xz-utils libsystemd-dev
+dbus-daemon"
 
 say()
 {

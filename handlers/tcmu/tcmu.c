@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #include "lun.h"
 #include "target.h"
 #include "tcmu.h"
+#include "tcmu_dbus.h"
 #include "tcmu_dev.h"
 #include "tcmu_int.h"
 #include "util.h"
@@ -66,8 +68,23 @@ struct tcmu_spec {
 	bool		 thin;
 };
 
+static int __attribute__((format(printf, 3, 4)))
+tcmu_spec_bad(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why != NULL && len != 0) {
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Parse cfg into *sp; on -EINVAL why (may be NULL) says what is wrong. */
 static int
-tcmu_spec_parse(const char *cfg, struct tcmu_spec *sp)
+tcmu_spec_parse(const char *cfg, struct tcmu_spec *sp, char *why,
+    size_t whylen)
 {
 	static const char *const plugins[][2] = {
 		{ "file=", "fileio" }, { "block=", "block" },
@@ -79,7 +96,7 @@ tcmu_spec_parse(const char *cfg, struct tcmu_spec *sp)
 	memset(sp, 0, sizeof(*sp));
 	sp->thin = true;
 	if (strlen(cfg) >= sizeof(buf))
-		return -EINVAL;
+		return tcmu_spec_bad(why, whylen, "config string too long");
 	strlcpy_t(buf, cfg, sizeof(buf));
 	opt = strchr(buf, ';');
 	if (opt != NULL)
@@ -95,9 +112,14 @@ tcmu_spec_parse(const char *cfg, struct tcmu_spec *sp)
 	}
 	if (i == ARRAY_SIZE(plugins))
 		strlcpy_t(sp->arg, buf, sizeof(sp->arg));
-	if (sp->arg[0] == '\0' ||
-	    (sp->plugin[0] == '\0' && strchr(buf, '=') != NULL))
-		return -EINVAL;
+	if (sp->arg[0] == '\0')
+		return tcmu_spec_bad(why, whylen, "empty %s", buf[0] != '\0' ?
+		    "path" : "config string (file=PATH, block=DEV, nvme=DEV "
+		    "or a storage object name)");
+	if (sp->plugin[0] == '\0' && strchr(buf, '=') != NULL)
+		return tcmu_spec_bad(why, whylen, "\"%.200s\" is neither "
+		    "file=PATH, block=DEV, nvme=DEV nor a storage object name",
+		    buf);
 	for (opt = opt != NULL ? strtok_r(opt, ";", &save) : NULL;
 	    opt != NULL; opt = strtok_r(NULL, ";", &save)) {
 		if (strcmp(opt, "ro=1") == 0)
@@ -109,9 +131,66 @@ tcmu_spec_parse(const char *cfg, struct tcmu_spec *sp)
 		else if (strcmp(opt, "thin=0") == 0)
 			sp->thin = false;
 		else
-			return -EINVAL;
+			return tcmu_spec_bad(why, whylen, "unknown option "
+			    "\"%.200s\" (ro=0|1, thin=0|1)", opt);
 	}
 	return 0;
+}
+
+/*
+ * What the D-Bus CheckConfig answers (targetcli, before it creates the
+ * device): would a device with config string "tpcd/<cfg>" attach?  Parses
+ * and stat()s only; opens nothing.  file= must be an existing regular
+ * file (configfs users may let tpcd create it, targetcli users create it
+ * first), block= a block device, nvme= a block node or an NVMe generic
+ * node /dev/ngXnY (as bs_nvme accepts), a name a storage object of the
+ * running configuration.
+ */
+int
+tcmu_cfg_check(const char *cfg, char *why, size_t len)
+{
+	struct tcmu_spec sp;
+	struct backstore *bs;
+	struct stat st;
+	const char *base;
+	int rc;
+
+	rc = tcmu_spec_parse(cfg, &sp, why, len);
+	if (rc != 0)
+		return rc;
+	if (sp.plugin[0] == '\0') {
+		bs = target_backstore_get(sp.arg);
+		if (bs == NULL)
+			return tcmu_spec_bad(why, len, "no storage object "
+			    "\"%.200s\" in tpcd's configuration", sp.arg);
+		backstore_put(bs);
+		return 0;
+	}
+	if (stat(sp.arg, &st) != 0) {
+		rc = -errno;
+		snprintf(why, len, "%.300s: %s", sp.arg, strerror(-rc));
+		return rc;
+	}
+	if (strcmp(sp.plugin, "fileio") == 0) {
+		if (S_ISREG(st.st_mode))
+			return 0;
+		snprintf(why, len, "%.300s: not a regular file%s", sp.arg,
+		    S_ISDIR(st.st_mode) ? " (a directory)" :
+		    S_ISBLK(st.st_mode) ? " (a block device: use block=)" : "");
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if (S_ISBLK(st.st_mode))
+		return 0;
+	base = strrchr(sp.arg, '/');
+	base = base != NULL ? base + 1 : sp.arg;
+	if (strcmp(sp.plugin, "nvme") == 0 && S_ISCHR(st.st_mode) &&
+	    strncmp(base, "ng", 2) == 0)
+		return 0;
+	snprintf(why, len, "%.300s: not a block device%s", sp.arg,
+	    strcmp(sp.plugin, "nvme") == 0 ?
+	    " nor an NVMe generic namespace node (/dev/ngXnY)" :
+	    S_ISREG(st.st_mode) ? " (a regular file: use file=)" : "");
+	return -ENOTBLK;
 }
 
 /* ---------------- attach (pool thread) ---------------- */
@@ -227,13 +306,15 @@ tcmu_attach_work(void *arg)
 {
 	struct tcmu_dev *dev = arg;
 	struct tcmu_spec sp;
+	char why[256];
 	uint64_t size;
 	int rc;
 
-	rc = tcmu_spec_parse(dev->info.cfg, &sp);
+	rc = tcmu_spec_parse(dev->info.cfg, &sp, why, sizeof(why));
 	if (rc != 0) {
-		log_err("tcmu: %s: bad config string \"%s/%s\" (docs/tcmu.md)",
-		    dev->info.dev, dev->info.subtype, dev->info.cfg);
+		log_err("tcmu: %s: bad config string \"%s/%s\": %s "
+		    "(docs/tcmu.md)", dev->info.dev, dev->info.subtype,
+		    dev->info.cfg, why);
 		goto out;
 	}
 	rc = tcmu_cfs_ident(&dev->info, &dev->ident);
@@ -620,6 +701,24 @@ tcmu_scan(void)
 	free(v);
 }
 
+/*
+ * The D-Bus service for targetcli (tcmu_dbus.c) runs with the TCMU front
+ * end.  Environment TPCD_TCMU_DBUS=0 keeps it off; TPCD_TCMU_DBUS=1
+ * starts it even when the front end cannot (no target_core_user; "auto"
+ * only): CheckConfig then works, devices cannot attach (tests use this).
+ */
+static void
+tcmu_dbus_start(bool tcmu_up)
+{
+	const char *e = getenv("TPCD_TCMU_DBUS");
+
+	if (e != NULL && strcmp(e, "0") == 0)
+		return;
+	if (!tcmu_up && (e == NULL || strcmp(e, "1") != 0))
+		return;
+	(void)tcmu_dbus_open(loop_get(0));
+}
+
 int
 tcmu_start(const struct conf *c)
 {
@@ -635,6 +734,7 @@ tcmu_start(const struct conf *c)
 		if (!required) {
 			log_dbg("tcmu: no %s: TCMU front end not started",
 			    path);
+			tcmu_dbus_start(false);
 			return 0;
 		}
 		log_err("tcmu: %s missing (is target_core_mod loaded and "
@@ -647,6 +747,7 @@ tcmu_start(const struct conf *c)
 		if (!required) {
 			log_info("tcmu: TCM-USER netlink family not available "
 			    "(%s): TCMU front end not started", strerror(-rc));
+			tcmu_dbus_start(false);
 			return 0;
 		}
 		log_err("tcmu: cannot open the TCM-USER netlink family: %s "
@@ -657,6 +758,7 @@ tcmu_start(const struct conf *c)
 	log_info("tcmu: serving LIO user: backstores with config \"%s/...\"",
 	    TCMU_SUBTYPE);
 	tcmu_scan();
+	tcmu_dbus_start(true);
 	return 0;
 }
 
@@ -697,6 +799,7 @@ tcmu_stop(void)
 {
 	struct tcmu_dev *d;
 
+	tcmu_dbus_close();
 	if (!tcmu_running)
 		return;
 	tcmu_running = false;
@@ -716,6 +819,7 @@ tcmu_fini(void)
 {
 	struct tcmu_dev *d;
 
+	tcmu_dbus_close();
 	tcmu_running = false;
 	if (tcmu_nl != NULL)
 		tcmu_nl_close(tcmu_nl);

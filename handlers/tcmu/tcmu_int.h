@@ -27,6 +27,7 @@
 #define TPCD_TCMU_INT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct loop;
@@ -60,6 +61,12 @@ struct tcmu_devinfo {
 /* Split a uio name "tcm-user/1/dev0/tpcd/file=/img" into info (hba_id,
  * dev, subtype, cfg).  -EINVAL when it is not a tcm-user name. */
 int	tcmu_name_parse(const char *uio_name, struct tcmu_devinfo *info);
+
+/* Would a device with config string "tpcd/<cfg>" attach?  Parses cfg as
+ * tcmu.c does and stat()s the path (or looks the storage object up);
+ * opens nothing, so it may run on a loop.  0, or -errno with a message in
+ * why (for the D-Bus CheckConfig, tcmu_dbus.c). */
+int	tcmu_cfg_check(const char *cfg, char *why, size_t len);
 
 /* --- tcmu_cfs.c --- */
 
