@@ -231,6 +231,23 @@ tcmu_open_backstore(struct tcmu_dev *dev, const struct tcmu_spec *sp,
 	return 0;
 }
 
+/* What LIO shows for the device as the LU's identity. */
+static void
+tcmu_lun_ident(const struct tcmu_ident *ti, struct lun_ident *id)
+{
+	memset(id, 0, sizeof(*id));
+	/* Without a unit serial LIO shows no NAA at all (targetcli always
+	 * writes one): then the identity is derived from the device's
+	 * configfs name, unique and stable, rather than from "" (which
+	 * would give every such device the same NAA). */
+	if (ti->serial[0] != '\0')
+		tcmu_lio_naa(ti->serial, ti->company_id, id->naa);
+	strlcpy_t(id->serial, ti->serial, sizeof(id->serial));
+	strlcpy_t(id->vendor, ti->vendor, sizeof(id->vendor));
+	strlcpy_t(id->product, ti->product, sizeof(id->product));
+	strlcpy_t(id->revision, ti->revision, sizeof(id->revision));
+}
+
 static int
 tcmu_make_lun(struct tcmu_dev *dev, const struct tcmu_spec *sp)
 {
@@ -240,18 +257,7 @@ tcmu_make_lun(struct tcmu_dev *dev, const struct tcmu_spec *sp)
 	char name[TCMU_NAME_MAX + 32], tgt[TCMU_NAME_MAX + 32];
 	uint64_t max;
 
-	memset(&id, 0, sizeof(id));
-	/* Without a unit serial LIO shows no NAA at all (targetcli always
-	 * writes one): then the identity is derived from the device's
-	 * configfs name, unique and stable, rather than from "" (which
-	 * would give every such device the same NAA). */
-	if (dev->ident.serial[0] != '\0')
-		tcmu_lio_naa(dev->ident.serial, dev->ident.company_id,
-		    id.naa);
-	strlcpy_t(id.serial, dev->ident.serial, sizeof(id.serial));
-	strlcpy_t(id.vendor, dev->ident.vendor, sizeof(id.vendor));
-	strlcpy_t(id.product, dev->ident.product, sizeof(id.product));
-	strlcpy_t(id.revision, dev->ident.revision, sizeof(id.revision));
+	tcmu_lun_ident(&dev->ident, &id);
 	snprintf(name, sizeof(name), "tcmu:user_%u/%s", dev->info.hba_id,
 	    dev->info.dev);
 	memset(&cs, 0, sizeof(cs));
@@ -426,6 +432,9 @@ tcmu_attach_done(void *arg)
 	}
 	dev->lun_id = tcmu_next_lun++;
 	pthread_mutex_lock(&tcmu_lock);
+	/* a serial already there is final (LIO refuses to change it while
+	 * exported); without one it may still come (tcmu_ident_gate) */
+	dev->settled = dev->ident.serial[0] != '\0';
 	dev->next = tcmu_devs;
 	tcmu_devs = dev;
 	pthread_mutex_unlock(&tcmu_lock);
@@ -438,6 +447,7 @@ tcmu_attach_done(void *arg)
 }
 
 static void tcmu_copy_gate(struct tcmu_dev *, struct tcmu_cmd *);
+static void tcmu_ident_gate(struct tcmu_dev *);
 
 /* Loop 0: attach one device (reply: answer the netlink ADDED event). */
 static int
@@ -455,6 +465,7 @@ tcmu_attach(const struct tcmu_devinfo *info, bool reply)
 	dev->fd = -1;
 	dev->reply = reply;
 	dev->copy_gate = tcmu_copy_gate;
+	dev->ident_gate = tcmu_ident_gate;
 	dev->loop = loop_least_loaded();
 	loop_load_add(dev->loop, 1);
 	tcmu_pending++;
@@ -545,7 +556,7 @@ tcmu_scope_apply(const struct tcmu_reach *reach)
 		lun_get(d->lun);
 		n = 1;
 		for (o = tcmu_devs; reach != NULL && o != NULL; o = o->next) {
-			if (o == d || n >= cnt ||
+			if (o == d || n >= cnt || !o->settled ||
 			    !tcmu_reach_covers(reach, &d->info, &o->info))
 				continue;
 			map[n].lun_id = o->lun_id;
@@ -614,6 +625,107 @@ tcmu_scope_refresh(void)
 {
 	if (tcmu_scope_start(loop_get(0), NULL) != 0)
 		tcmu_scope_apply(NULL);
+}
+
+/* ---------------- identity ---------------- */
+
+/*
+ * LIO lets wwn/vpd_unit_serial (and vendor, product, revision) be written
+ * after the device is enabled -- rtslib, so targetcli, writes the serial
+ * right after "enable", i.e. after our attach -- but not while a fabric
+ * LUN exports the device.  So the identity read at attach may be
+ * incomplete, and the one read when the first command is waiting (the
+ * device is exported by then) is what initiators will see.  A device
+ * attached with a serial is settled at once; one without waits for its
+ * first command, and until then it is in no other device's copy scope
+ * and has run no command, so nothing reads its LU's identity while it
+ * changes.
+ */
+struct tcmu_ident_job {
+	struct tcmu_dev	*dev;
+	struct tcmu_ident ident;
+	int		 rc;
+};
+
+static void
+tcmu_ident_work(void *arg)
+{
+	struct tcmu_ident_job *j = arg;
+
+	j->rc = tcmu_cfs_ident(&j->dev->info, &j->ident);
+}
+
+static bool
+tcmu_ident_same(const struct tcmu_ident *a, const struct tcmu_ident *b)
+{
+	return strcmp(a->serial, b->serial) == 0 &&
+	    strcmp(a->vendor, b->vendor) == 0 &&
+	    strcmp(a->product, b->product) == 0 &&
+	    strcmp(a->revision, b->revision) == 0 &&
+	    a->company_id == b->company_id;
+}
+
+static void
+tcmu_ident_settle(struct tcmu_dev *dev, const struct tcmu_ident *now)
+{
+	struct tcmu_ident *ti = &dev->ident;
+	struct lun_ident id;
+	bool changed;
+
+	changed = now != NULL && now->serial[0] != '\0' &&
+	    !tcmu_ident_same(ti, now);
+	pthread_mutex_lock(&tcmu_lock);
+	if (changed) {
+		memcpy(ti->serial, now->serial, sizeof(ti->serial));
+		memcpy(ti->vendor, now->vendor, sizeof(ti->vendor));
+		memcpy(ti->product, now->product, sizeof(ti->product));
+		memcpy(ti->revision, now->revision, sizeof(ti->revision));
+		ti->company_id = now->company_id;
+		tcmu_lun_ident(ti, &id);
+		lun_set_ident(dev->lun, &id);
+	}
+	dev->settled = true;
+	pthread_mutex_unlock(&tcmu_lock);
+	if (changed)
+		log_info("tcmu: %s: identity settled at the first command: "
+		    "serial %s", dev->info.dev, ti->serial);
+	/* now other devices may copy to and from it */
+	if (tcmu_scope_start(dev->loop, NULL) != 0 &&
+	    log_ratelimited(&tcmu_scope_rl))
+		log_warn("tcmu: %s: cannot refresh the copy scope",
+		    dev->info.dev);
+	tcmu_dev_settled(dev);
+}
+
+static void
+tcmu_ident_done(void *arg)
+{
+	struct tcmu_ident_job *j = arg;
+
+	if (j->rc != 0 && log_ratelimited(&tcmu_scope_rl))
+		log_warn("tcmu: %s: cannot re-read its identity (%s): keeping "
+		    "the one read at attach", j->dev->info.dev,
+		    strerror(-j->rc));
+	tcmu_ident_settle(j->dev, j->rc == 0 ? &j->ident : NULL);
+	free(j);
+}
+
+static void
+tcmu_ident_gate(struct tcmu_dev *dev)
+{
+	struct tcmu_ident_job *j;
+
+	j = xcalloc(1, sizeof(*j));
+	if (j == NULL) {
+		tcmu_ident_settle(dev, NULL);
+		return;
+	}
+	j->dev = dev;
+	if (loop_pool_run(dev->loop, tcmu_ident_work, tcmu_ident_done,
+	    j) != 0) {
+		free(j);
+		tcmu_ident_settle(dev, NULL);
+	}
 }
 
 /* Before a copy command: a fresh view of who reaches what. */

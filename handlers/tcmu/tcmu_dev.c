@@ -272,7 +272,8 @@ tcmu_dev_check_drained(struct tcmu_dev *dev)
 {
 	void (*cb)(struct tcmu_dev *, void *) = dev->drained;
 
-	if (!dev->stopping || dev->n_inflight != 0 || cb == NULL)
+	if (!dev->stopping || dev->n_inflight != 0 || dev->settling ||
+	    cb == NULL)
 		return;
 	dev->drained = NULL;
 	tcmu_dev_notify_fn(dev);	/* last completions out now */
@@ -470,6 +471,14 @@ tcmu_dev_process(struct tcmu_dev *dev)
 	struct tcmu_cmd *c;
 	int rc;
 
+	if (!dev->settled && dev->ident_gate != NULL) {
+		if (!dev->settling && !dev->stopping &&
+		    tcmu_ring_busy(&dev->ring)) {
+			dev->settling = true;
+			dev->ident_gate(dev);
+		}
+		return;
+	}
 	while (!dev->broken && !dev->stopping && dev->map != NULL) {
 		c = tcmu_cmd_get(dev);
 		if (c == NULL)
@@ -493,6 +502,16 @@ tcmu_dev_process(struct tcmu_dev *dev)
 		}
 		return;
 	}
+}
+
+void
+tcmu_dev_settled(struct tcmu_dev *dev)
+{
+	dev->settling = false;
+	if (dev->stopping)
+		tcmu_dev_check_drained(dev);
+	else
+		tcmu_dev_process(dev);
 }
 
 static void

@@ -59,6 +59,13 @@ struct tcmu_dev {
 	/* Called (on dev->loop) instead of executing a copy command:
 	 * refresh the copy scope, then tcmu_dev_cmd_run(c).  NULL: run. */
 	void		(*copy_gate)(struct tcmu_dev *, struct tcmu_cmd *);
+	/* Called (on dev->loop) when the first command waits in the ring,
+	 * before it is fetched: settle the identity, then
+	 * tcmu_dev_settled().  NULL: nothing to settle.  Until then no
+	 * command is taken (settling) and quiesce waits for it. */
+	void		(*ident_gate)(struct tcmu_dev *);
+	bool		 settling;
+	bool		 settled;	/* written on dev->loop under tcmu.c's lock */
 
 	/* tcmu.c's */
 	struct backstore *bs;		/* owned reference */
@@ -75,6 +82,8 @@ void	tcmu_dev_quiesce(struct tcmu_dev *,
 void	tcmu_dev_close(struct tcmu_dev *);
 /* Execute a command the copy gate held (on dev->loop). */
 void	tcmu_dev_cmd_run(struct tcmu_cmd *);
+/* The identity gate is done (dev->settled set): take commands. */
+void	tcmu_dev_settled(struct tcmu_dev *);
 struct tcmu_dev *tcmu_dev_cmd_dev(const struct tcmu_cmd *);
 /* Largest transfer the ring can carry for one command (bytes). */
 uint64_t tcmu_dev_max_xfer(const struct tcmu_dev *);

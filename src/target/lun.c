@@ -131,9 +131,15 @@ lun_create_ident(const struct conf_storage *cs, struct backstore *bs,
 	struct lun *lun;
 
 	lun = lun_create(cs, bs);
-	if (lun == NULL || id == NULL)
-		return lun;
-	/* an all-zero NAA keeps the one derived from cs->wwn */
+	if (lun != NULL && id != NULL)
+		lun_set_ident(lun, id);
+	return lun;
+}
+
+void
+lun_set_ident(struct lun *lun, const struct lun_ident *id)
+{
+	/* an all-zero NAA keeps the current one */
 	for (size_t i = 0; i < sizeof(id->naa); i++) {
 		if (id->naa[i] != 0) {
 			memcpy(lun->naa, id->naa, sizeof(lun->naa));
@@ -150,7 +156,6 @@ lun_create_ident(const struct conf_storage *cs, struct backstore *bs,
 	if (id->revision[0] != '\0')
 		snprintf(lun->revision, sizeof(lun->revision), "%s",
 		    id->revision);
-	return lun;
 }
 
 void

@@ -77,6 +77,10 @@ struct lun_ident {
  * the defaults derived from the storage object's wwn). */
 struct lun *lun_create_ident(const struct conf_storage *,
 	    struct backstore *bs, const struct lun_ident *);
+/* Change a LU's identity the same way (empty fields keep theirs); only
+ * while nothing else can read it: no command has reached the LU and no
+ * other nexus maps it (TCMU: the identity settles at the first command). */
+void	lun_set_ident(struct lun *, const struct lun_ident *);
 void	lun_get(struct lun *);
 void	lun_put(struct lun *);
 

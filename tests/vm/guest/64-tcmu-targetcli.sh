@@ -119,6 +119,17 @@ read -r SD0 SG0 < <(vm_lun_dev "$IQN" 0)
 read -r SD1 SG1 < <(vm_lun_dev "$IQN" 1)
 show lsscsi -g
 check inq-tpc bash -c "sg_inq '$SG0' | grep -q '3PC=1'"
+# rtslib writes wwn/vpd_unit_serial after "enable", i.e. after tpcd
+# attached: tpcd must show it all the same (read at the first command)
+S0=$(sed -n 's/^T10 VPD Unit Serial Number: //p' \
+    "$LIO/core/user_$H0/t0/wwn/vpd_unit_serial")
+echo "t0 serial (LIO): $S0"
+show sg_vpd -p 0x80 "$SG0"
+check lio-serial-set test -n "$S0"
+check vpd80-serial bash -c "sg_vpd -p 0x80 '$SG0' | grep -qF '$S0'"
+naa0="0x6001405$(printf '%s' "$S0" | tr -d '-' | cut -c1-9)"
+check vpd83-naa bash -c "sg_vpd -p 0x83 '$SG0' | grep -qi '$naa0'"
+check tpcd-log-settled bash -c "grep -F 'tcmu: t0: identity settled at the first command: serial $S0' '$TPCD_LOG'"
 head -c $((NBLK * 512)) /dev/urandom >/tmp/pattern0
 P0=$(sha256sum </tmp/pattern0 | cut -c1-64)
 need write-t0 dd if=/tmp/pattern0 of="$SD0" bs=1M oflag=direct conv=fsync \
