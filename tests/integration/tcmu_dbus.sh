@@ -67,15 +67,22 @@ dsend()		# dsend OBJECT METHOD ARGS...: the reply, or the error
 	    --dest=org.kernel.TCMUService1 "$_o" "$_m" "$@" 2>&1
 }
 
+# wait_log FILE PATTERN WHAT: up to 10 s for PATTERN in tpcd's log FILE.
+wait_log()
+{
+	_n=0
+	while ! grep -q "$2" "$1"; do
+		_n=$((_n + 1))
+		[ $_n -lt 100 ] || itest_fail "$3"
+		sleep 0.1
+	done
+}
+
 # Wait until tpcd owns the name (its log says so).
 wait_owner()
 {
-	_n=0
-	while ! grep -q 'D-Bus org.kernel.TCMUService1: targetcli' "$1"; do
-		_n=$((_n + 1))
-		[ $_n -lt 100 ] || itest_fail "tpcd did not take the D-Bus name"
-		sleep 0.1
-	done
+	wait_log "$1" 'D-Bus org.kernel.TCMUService1: targetcli' \
+	    "tpcd did not take the D-Bus name"
 }
 
 TPCD_TCMU_DBUS=1
@@ -217,13 +224,8 @@ fi
 TPCD_STATE='' TPCD_PID=''
 tpcd_start "$ITEST_SRC/conf/tcmu_dbus.json"
 B_PID=$TPCD_PID B_STATE=$TPCD_STATE B_LOG=$TPCD_LOG
-_n=0
-while ! grep -q 'D-Bus name org.kernel.TCMUService1 belongs to another' \
-    "$B_LOG"; do
-	_n=$((_n + 1))
-	[ $_n -lt 100 ] || itest_fail "second tpcd: no warning about the name"
-	sleep 0.1
-done
+wait_log "$B_LOG" 'D-Bus name org.kernel.TCMUService1 belongs to another' \
+    "second tpcd: no warning about the name"
 timeout 30 iscsi-inq "iscsi://$TPCD_PORTAL/iqn.2026-11.org.tpcd:dbus/0" \
     >"$BUSDIR/inq" 2>&1 || itest_fail "second tpcd: iscsi-inq: $(cat "$BUSDIR/inq")"
 grep -qi 'vendor' "$BUSDIR/inq" || itest_fail "iscsi-inq: $(cat "$BUSDIR/inq")"
@@ -250,12 +252,7 @@ DBUS_SYSTEM_BUS_ADDRESS=unix:path=$BUSDIR/none
 TPCD_STATE='' TPCD_PID=''
 tpcd_start "$ITEST_SRC/conf/tcmu_dbus.json"
 B_PID=$TPCD_PID B_STATE=$TPCD_STATE
-_n=0
-while ! grep -q 'no system D-Bus' "$TPCD_LOG"; do
-	_n=$((_n + 1))
-	[ $_n -lt 100 ] || itest_fail "no bus: no warning"
-	sleep 0.1
-done
+wait_log "$TPCD_LOG" 'no system D-Bus' "no bus: no warning"
 timeout 30 iscsi-inq "iscsi://$TPCD_PORTAL/iqn.2026-11.org.tpcd:dbus/0" \
     >/dev/null 2>&1 || itest_fail "no bus: iscsi-inq failed"
 tpcd_stop
