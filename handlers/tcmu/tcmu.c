@@ -18,12 +18,14 @@
  * LIO (TPG, initiator) that can reach it can also reach d2
  * (tcmu_reach_covers(self, d2)).  XCOPY / ODX resolve copy targets
  * through that map, so an unreachable LU is "not found" (COPY ABORTED).
- * The snapshot is re-read before every copy command and after netlink
- * events.
+ * A copy command runs on maps from a snapshot whose walk began after it
+ * arrived (copy commands of one device share walks: "The copy gate"
+ * below); the maps are also rebuilt after netlink events.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,9 +363,13 @@ out:
 
 /* ---------------- registry ---------------- */
 
+static void	tcmu_scope_stats_log(const struct tcmu_dev *);
+
 static void
 tcmu_dev_free(struct tcmu_dev *dev)
 {
+	tcmu_scope_stats_log(dev);
+	free(dev->gate_q);
 	tcmu_dev_close(dev);
 	if (dev->nexus != NULL)
 		nexus_destroy(dev->nexus);
@@ -536,43 +542,127 @@ tcmu_detach(struct tcmu_dev *dev, bool reply)
 
 /* ---------------- copy scope ---------------- */
 
-/* Rebuild every device's LUN map from a reach snapshot (NULL: nothing
- * is known, so only each device itself). */
-static void
-tcmu_scope_apply(const struct tcmu_reach *reach)
+/*
+ * Snapshots are numbered in the order their configfs walk begins
+ * (tcmu_scope_seq, bumped on the pool thread just before the walk), and
+ * the maps only ever move to a newer one (tcmu_scope_applied, under
+ * tcmu_lock): a walk that began earlier but ends later is dropped.
+ *
+ * The copy gate.  A copy command notes the number of the last walk begun
+ * when it arrives (arr); a snapshot numbered above arr began after the
+ * command arrived, so it is fresh for it: the command runs once the maps
+ * come from such a snapshot (tcmu_scope_applied > arr).  Per device, on
+ * dev->loop: a command that finds no walk under way for its device
+ * starts one; commands that arrive while one is under way wait in
+ * dev->gate_q, are served by it when it began after they arrived (they
+ * came while it was queued for the pool) and otherwise by the next one,
+ * which starts as soon as this one ends and serves them all together.
+ * So with N copy commands in flight a device walks configfs about once
+ * per command round trip, not N times, and no command ever runs on a
+ * view of configfs older than its arrival.  Waiting commands are in
+ * flight (tcmu_dev.c): quiesce aborts them and waits for their walk; they
+ * then end with TASK ABORTED.
+ */
+static _Atomic uint64_t tcmu_scope_seq;	/* walks begun */
+static uint64_t tcmu_scope_applied;	/* the maps' snapshot; tcmu_lock */
+
+/* d's LUN map from reach, or NULL (no memory).  *n entries. */
+static struct nexus_lun *
+tcmu_scope_map(struct tcmu_dev *d, const struct tcmu_reach *reach,
+    unsigned int cnt, unsigned int *n)
 {
-	struct tcmu_dev *d, *o;
 	struct nexus_lun *map;
-	unsigned int n, cnt = 0;
+	struct tcmu_dev *o;
+
+	map = xcalloc(cnt, sizeof(*map));
+	if (map == NULL)
+		return NULL;
+	map[0].lun = d->lun;
+	lun_get(d->lun);
+	*n = 1;
+	for (o = tcmu_devs; reach != NULL && o != NULL; o = o->next) {
+		if (o == d || *n >= cnt || !o->settled ||
+		    !tcmu_reach_covers(reach, &d->info, &o->info))
+			continue;
+		map[*n].lun_id = o->lun_id;
+		map[*n].lun = o->lun;
+		lun_get(o->lun);
+		(*n)++;
+	}
+	return map;
+}
+
+/* Does the nexus map exactly these LUNs already? */
+static bool
+tcmu_scope_same(struct scsi_nexus *nx, const struct nexus_lun *map,
+    unsigned int n)
+{
+	bool same;
+
+	pthread_mutex_lock(&nx->lock);
+	same = nx->n_luns == n;
+	for (unsigned int i = 0; same && i < n; i++)
+		same = nx->luns[i].lun_id == map[i].lun_id &&
+		    nx->luns[i].lun == map[i].lun &&
+		    nx->luns[i].write_protect == map[i].write_protect;
+	pthread_mutex_unlock(&nx->lock);
+	return same;
+}
+
+static void
+tcmu_scope_map_free(struct nexus_lun *map, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		lun_put(map[i].lun);
+	free(map);
+}
+
+/*
+ * Rebuild every device's LUN map from snapshot seq (reach NULL: nothing
+ * is known, so only each device itself; seq 0: not numbered, always
+ * applied).  A snapshot older than the maps' is dropped; a map that would
+ * not change is left alone.  Returns how many maps changed; *applied: the
+ * maps' snapshot number now.
+ */
+static unsigned int
+tcmu_scope_apply(const struct tcmu_reach *reach, uint64_t seq,
+    uint64_t *applied)
+{
+	struct tcmu_dev *d;
+	struct nexus_lun *map;
+	unsigned int n, cnt = 0, changed = 0;
 
 	pthread_mutex_lock(&tcmu_lock);
+	if (seq != 0 && seq <= tcmu_scope_applied)
+		goto out;
+	if (seq != 0)
+		tcmu_scope_applied = seq;
 	for (d = tcmu_devs; d != NULL; d = d->next)
 		cnt++;
 	for (d = tcmu_devs; d != NULL; d = d->next) {
-		map = xcalloc(cnt, sizeof(*map));
+		map = tcmu_scope_map(d, reach, cnt, &n);
 		if (map == NULL)
 			continue;	/* keep the old map */
-		map[0].lun = d->lun;
-		lun_get(d->lun);
-		n = 1;
-		for (o = tcmu_devs; reach != NULL && o != NULL; o = o->next) {
-			if (o == d || n >= cnt || !o->settled ||
-			    !tcmu_reach_covers(reach, &d->info, &o->info))
-				continue;
-			map[n].lun_id = o->lun_id;
-			map[n].lun = o->lun;
-			lun_get(o->lun);
-			n++;
+		if (tcmu_scope_same(d->nexus, map, n)) {
+			tcmu_scope_map_free(map, n);
+			continue;
 		}
 		nexus_luns_replace(d->nexus, map, n);
+		changed++;
 	}
+out:
+	if (applied != NULL)
+		*applied = tcmu_scope_applied;
 	pthread_mutex_unlock(&tcmu_lock);
+	return changed;
 }
 
 struct tcmu_scope_job {
 	struct tcmu_reach *reach;
 	int		 rc;
-	struct tcmu_cmd	*cmd;		/* copy command waiting, or NULL */
+	uint64_t	 seq;		/* tcmu_scope_seq when the walk began */
+	struct tcmu_dev	*dev;		/* copy gate's device, or NULL */
+	uint64_t	 t_sub, t_beg, t_end;
 };
 
 static void
@@ -580,13 +670,21 @@ tcmu_scope_work(void *arg)
 {
 	struct tcmu_scope_job *j = arg;
 
+	j->t_beg = now_ns();
+	j->seq = atomic_fetch_add(&tcmu_scope_seq, 1) + 1;
 	j->rc = tcmu_reach_load(&j->reach);
+	j->t_end = now_ns();
 }
+
+static void	tcmu_gate_done(struct tcmu_scope_job *, uint64_t t_back,
+		    unsigned int changed, uint64_t applied);
 
 static void
 tcmu_scope_done(void *arg)
 {
 	struct tcmu_scope_job *j = arg;
+	uint64_t t_back = now_ns(), applied;
+	unsigned int changed;
 
 	if (j->rc != 0) {
 		if (log_ratelimited(&tcmu_scope_rl))
@@ -595,17 +693,18 @@ tcmu_scope_done(void *arg)
 			    strerror(-j->rc));
 		j->reach = NULL;
 	}
-	tcmu_scope_apply(j->reach);
+	changed = tcmu_scope_apply(j->reach, j->seq, &applied);
 	if (j->reach != NULL)
 		tcmu_reach_free(j->reach);
-	if (j->cmd != NULL)
-		tcmu_dev_cmd_run(j->cmd);
+	if (j->dev != NULL)
+		tcmu_gate_done(j, t_back, changed, applied);
 	free(j);
 }
 
-/* Re-read the snapshot on the pool and rebuild the maps (loop l). */
+/* Walk configfs on the pool and rebuild the maps (on loop l); dev: for
+ * dev's copy gate. */
 static int
-tcmu_scope_start(struct loop *l, struct tcmu_cmd *cmd)
+tcmu_scope_start(struct loop *l, struct tcmu_dev *dev)
 {
 	struct tcmu_scope_job *j;
 	int rc;
@@ -613,7 +712,8 @@ tcmu_scope_start(struct loop *l, struct tcmu_cmd *cmd)
 	j = xcalloc(1, sizeof(*j));
 	if (j == NULL)
 		return -ENOMEM;
-	j->cmd = cmd;
+	j->dev = dev;
+	j->t_sub = now_ns();
 	rc = loop_pool_run(l, tcmu_scope_work, tcmu_scope_done, j);
 	if (rc != 0)
 		free(j);
@@ -624,7 +724,131 @@ static void
 tcmu_scope_refresh(void)
 {
 	if (tcmu_scope_start(loop_get(0), NULL) != 0)
-		tcmu_scope_apply(NULL);
+		(void)tcmu_scope_apply(NULL, 0, NULL);
+}
+
+/* The copy gate's counters, once per device (at detach and exit). */
+static void
+tcmu_scope_stats_log(const struct tcmu_dev *dev)
+{
+	const struct tcmu_scope_stats *st = &dev->scope_stats;
+	double loads = st->loads != 0 ? (double)st->loads : 1;
+
+	if (st->cmds == 0)
+		return;
+	log_info("tcmu: %s: copy scope: %llu copy commands, %llu configfs "
+	    "walks (%llu changed a map); per walk: %.2f ms on the pool, "
+	    "%.2f ms pool hop, %.3f ms maps; gate per command: %.2f ms "
+	    "average, %.2f ms max", dev->info.dev,
+	    (unsigned long long)st->cmds, (unsigned long long)st->loads,
+	    (unsigned long long)st->rebuilds,
+	    (double)st->walk_ns / loads / 1e6, (double)st->hop_ns / loads / 1e6,
+	    (double)st->apply_ns / loads / 1e6,
+	    (double)st->wait_ns / (double)st->cmds / 1e6,
+	    (double)st->wait_max_ns / 1e6);
+}
+
+/* Start dev's next walk for the commands waiting from gate_q[from] on;
+ * when it cannot start they end BUSY (the initiator retries) rather than
+ * run on an old view.  Each may complete at once and the last one may
+ * let loop 0 free dev (detach): dev is not touched after it. */
+static void
+tcmu_gate_start(struct tcmu_dev *dev, unsigned int from)
+{
+	unsigned int i, n = dev->gate_n;
+
+	if (tcmu_scope_start(dev->loop, dev) == 0) {
+		dev->gate_busy = true;
+		return;
+	}
+	if (log_ratelimited(&tcmu_scope_rl))
+		log_warn("tcmu: %s: cannot refresh the copy scope: copy "
+		    "commands end BUSY", dev->info.dev);
+	dev->gate_n = from;
+	for (i = n; i > from; i--)
+		tcmu_dev_cmd_busy(dev->gate_q[i - 1].cmd);
+}
+
+/*
+ * dev's walk ended (on dev->loop), the maps come from snapshot applied:
+ * run the waiting commands that arrived before that snapshot began
+ * (arr < applied: a prefix, dev->gate_q is in arrival order), start the
+ * next walk for the others.  Running a command may complete it, and when
+ * the device is being detached the last completion lets loop 0 free it:
+ * dev is not touched after the last command ran.
+ */
+static void
+tcmu_gate_done(struct tcmu_scope_job *j, uint64_t t_back,
+    unsigned int changed, uint64_t applied)
+{
+	struct tcmu_dev *dev = j->dev;
+	struct tcmu_scope_stats *st = &dev->scope_stats;
+	struct tcmu_cmd *batch[16];
+	unsigned int ready, m, i;
+	uint64_t t = now_ns();
+
+	for (ready = 0; ready < dev->gate_n; ready++)
+		if (dev->gate_q[ready].arr >= applied)
+			break;
+	st->loads++;
+	st->rebuilds += changed != 0;
+	st->walk_ns += j->t_end - j->t_beg;
+	st->hop_ns += (j->t_beg - j->t_sub) + (t_back - j->t_end);
+	st->apply_ns += t - t_back;
+	st->cmds += ready;
+	for (i = 0; i < ready; i++) {
+		uint64_t w = t - dev->gate_q[i].t_arr;
+
+		st->wait_ns += w;
+		st->wait_max_ns = MAX(st->wait_max_ns, w);
+	}
+	log_dbg("tcmu: %s: copy scope: walk %llu us, pool hop %llu us, maps "
+	    "%llu us (%u changed), %u command(s) run, %u wait",
+	    dev->info.dev, (unsigned long long)(j->t_end - j->t_beg) / 1000,
+	    (unsigned long long)((j->t_beg - j->t_sub) +
+	    (t_back - j->t_end)) / 1000,
+	    (unsigned long long)(t - t_back) / 1000, changed, ready,
+	    dev->gate_n - ready);
+	dev->gate_busy = false;
+	if (dev->gate_n > ready)
+		tcmu_gate_start(dev, ready);	/* dev is alive: ready > 0 */
+	while (ready > 0) {
+		m = MIN(ready, ARRAY_SIZE(batch));
+		for (i = 0; i < m; i++)
+			batch[i] = dev->gate_q[i].cmd;
+		dev->gate_n -= m;
+		memmove(dev->gate_q, dev->gate_q + m,
+		    dev->gate_n * sizeof(*dev->gate_q));
+		ready -= m;
+		for (i = 0; i < m; i++)
+			tcmu_dev_cmd_run(batch[i]);
+	}
+}
+
+/* Before a copy command (on dev->loop): wait for a snapshot that began
+ * after it arrived (see "The copy gate" above). */
+static void
+tcmu_copy_gate(struct tcmu_dev *dev, struct tcmu_cmd *c)
+{
+	struct tcmu_gate_wait *q;
+	unsigned int cap;
+
+	if (dev->gate_n == dev->gate_cap) {
+		cap = dev->gate_cap != 0 ? dev->gate_cap * 2 : 16;
+		q = xrealloc(dev->gate_q, cap * sizeof(*q));
+		if (q == NULL) {
+			tcmu_dev_cmd_busy(c);
+			return;
+		}
+		dev->gate_q = q;
+		dev->gate_cap = cap;
+	}
+	q = &dev->gate_q[dev->gate_n++];
+	q->cmd = c;
+	q->arr = atomic_load(&tcmu_scope_seq);
+	q->t_arr = now_ns();
+	if (!dev->gate_busy)
+		tcmu_gate_start(dev, dev->gate_n - 1);
 }
 
 /* ---------------- identity ---------------- */
@@ -726,14 +950,6 @@ tcmu_ident_gate(struct tcmu_dev *dev)
 		free(j);
 		tcmu_ident_settle(dev, NULL);
 	}
-}
-
-/* Before a copy command: a fresh view of who reaches what. */
-static void
-tcmu_copy_gate(struct tcmu_dev *dev, struct tcmu_cmd *c)
-{
-	if (tcmu_scope_start(dev->loop, c) != 0)
-		tcmu_dev_cmd_run(c);	/* the last map stays in force */
 }
 
 /* ---------------- netlink ---------------- */

@@ -320,6 +320,12 @@ tcmu_dev_cmd_run(struct tcmu_cmd *c)
 	scsi_cmd_execute(&c->cmd);
 }
 
+void
+tcmu_dev_cmd_busy(struct tcmu_cmd *c)
+{
+	scsi_cmd_fail(&c->cmd, SENSE_BUSY);
+}
+
 struct tcmu_dev *
 tcmu_dev_cmd_dev(const struct tcmu_cmd *c)
 {

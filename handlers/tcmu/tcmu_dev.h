@@ -68,6 +68,20 @@ struct tcmu_dev {
 	bool		 settled;	/* written on dev->loop under tcmu.c's lock */
 
 	/* tcmu.c's */
+	struct tcmu_gate_wait {		/* copy gate (tcmu.c), dev->loop */
+		struct tcmu_cmd	*cmd;
+		uint64_t	 arr;	/* tcmu_scope_seq at arrival */
+		uint64_t	 t_arr;	/* now_ns() at arrival */
+	} *gate_q;			/* in arrival order */
+	unsigned int	 gate_n, gate_cap;
+	bool		 gate_busy;	/* a walk for this device is under way */
+	struct tcmu_scope_stats {	/* copy gate, on dev->loop */
+		uint64_t	 cmds, loads, rebuilds;
+		uint64_t	 walk_ns;	/* tcmu_reach_load on the pool */
+		uint64_t	 hop_ns;	/* queued + posted back */
+		uint64_t	 apply_ns;	/* maps compared/rebuilt */
+		uint64_t	 wait_ns, wait_max_ns;	/* arrival -> run */
+	} scope_stats;
 	struct backstore *bs;		/* owned reference */
 	char		 so_name[TCMU_NAME_MAX];	/* "tpcd/<name>" or "" */
 	bool		 reply;		/* netlink ADDED waits for us */
@@ -82,6 +96,8 @@ void	tcmu_dev_quiesce(struct tcmu_dev *,
 void	tcmu_dev_close(struct tcmu_dev *);
 /* Execute a command the copy gate held (on dev->loop). */
 void	tcmu_dev_cmd_run(struct tcmu_cmd *);
+/* End a command the copy gate held with BUSY (on dev->loop). */
+void	tcmu_dev_cmd_busy(struct tcmu_cmd *);
 /* The identity gate is done (dev->settled set): take commands. */
 void	tcmu_dev_settled(struct tcmu_dev *);
 struct tcmu_dev *tcmu_dev_cmd_dev(const struct tcmu_cmd *);

@@ -263,6 +263,24 @@ comp_copy(char *dst, size_t dstlen, const char *c, size_t len)
 }
 
 /*
+ * Is the entry a directory (dir: following a symlink, as stat()) or, with
+ * !dir, a symlink itself?  configfs fills d_type, which spares one
+ * fstatat() per entry (a walk runs before copy commands); a symlink
+ * (for dir) or DT_UNKNOWN falls back to fstatat().
+ */
+static bool
+reach_entry_is(DIR *d, const struct dirent *de, bool dir)
+{
+	struct stat st;
+
+	if (de->d_type != DT_UNKNOWN && (!dir || de->d_type != DT_LNK))
+		return de->d_type == (dir ? DT_DIR : DT_LNK);
+	if (fstatat(dirfd(d), de->d_name, &st, dir ? 0 : AT_SYMLINK_NOFOLLOW))
+		return false;
+	return dir ? S_ISDIR(st.st_mode) : S_ISLNK(st.st_mode);
+}
+
+/*
  * Find the one symlink in dir and read its target.  0 and target,
  * -ENOENT when there is none, another -errno when dir or the link
  * cannot be read.
@@ -271,7 +289,6 @@ static int
 reach_dir_link(const char *dir, char *target, size_t len)
 {
 	struct dirent *de;
-	struct stat st;
 	ssize_t n;
 	int rc = -ENOENT;
 	DIR *d;
@@ -282,9 +299,7 @@ reach_dir_link(const char *dir, char *target, size_t len)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
-			continue;
-		if (!S_ISLNK(st.st_mode))
+		if (!reach_entry_is(d, de, false))
 			continue;
 		n = readlinkat(dirfd(d), de->d_name, target, len - 1);
 		if (n < 0) {
@@ -442,7 +457,6 @@ reach_acls(struct tcmu_reach *r, const char *tpg, const char *tpgdir,
 {
 	char path[PATH_MAX], acldir[PATH_MAX + 8];
 	struct dirent *de;
-	struct stat st;
 	DIR *d;
 	int rc = 0;
 
@@ -461,8 +475,7 @@ reach_acls(struct tcmu_reach *r, const char *tpg, const char *tpgdir,
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) ||
-		    !S_ISDIR(st.st_mode))
+		if (!reach_entry_is(d, de, true))
 			continue;
 		if (reach_path(acldir, sizeof(acldir), "%s/%s", path,
 		    de->d_name)) {
@@ -473,6 +486,22 @@ reach_acls(struct tcmu_reach *r, const char *tpg, const char *tpgdir,
 	}
 	closedir(d);
 	return rc;
+}
+
+/*
+ * Can a LUN of the table be a user: device (core/user_<n>/...), or is its
+ * device unknown?  A TPG with none grants nothing covers() looks at (its
+ * ACLs' mapped LUNs link only to its own lun/ entries), so its attrib/
+ * and acls/ are not read: fewer configfs reads per copy command when
+ * LIO also exports other backstores.
+ */
+static bool
+reach_any_user(const struct reach_lun *luns, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (luns[i].unknown || strncmp(luns[i].hba, "user_", 5) == 0)
+			return true;
+	return false;
 }
 
 static int
@@ -490,6 +519,10 @@ reach_tpg(struct tcmu_reach *r, const char *tpg, const char *tpgdir)
 		log_warn("tcmu: cannot read %s/lun: %s; copy scope closed",
 		    tpgdir, strerror(-rc));
 		r->incomplete = true;
+		return 0;
+	}
+	if (!reach_any_user(luns, nluns)) {
+		free(luns);
 		return 0;
 	}
 	rc = reach_path(path, sizeof(path), "%s/attrib/generate_node_acls",
@@ -520,7 +553,6 @@ reach_wwn(struct tcmu_reach *r, const char *fabric, const char *wwn,
 {
 	char tpg[PATH_MAX], tpgdir[PATH_MAX + 8];
 	struct dirent *de;
-	struct stat st;
 	DIR *d;
 	int rc = 0;
 
@@ -533,8 +565,7 @@ reach_wwn(struct tcmu_reach *r, const char *fabric, const char *wwn,
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, "tpgt_", 5) != 0)
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) ||
-		    !S_ISDIR(st.st_mode))
+		if (!reach_entry_is(d, de, true))
 			continue;
 		if (reach_path(tpg, sizeof(tpg), "%s/%s/%s", fabric, wwn,
 		    de->d_name) ||
@@ -554,7 +585,6 @@ reach_fabric(struct tcmu_reach *r, const char *fabric, const char *dir)
 {
 	char wwndir[PATH_MAX + 8];
 	struct dirent *de;
-	struct stat st;
 	DIR *d;
 	int rc = 0;
 
@@ -567,8 +597,7 @@ reach_fabric(struct tcmu_reach *r, const char *fabric, const char *dir)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) ||
-		    !S_ISDIR(st.st_mode))
+		if (!reach_entry_is(d, de, true))
 			continue;
 		if (reach_path(wwndir, sizeof(wwndir), "%s/%s", dir,
 		    de->d_name)) {
@@ -587,7 +616,6 @@ tcmu_reach_load(struct tcmu_reach **out)
 	char dir[PATH_MAX];
 	struct tcmu_reach *r;
 	struct dirent *de;
-	struct stat st;
 	DIR *d;
 	int rc = 0;
 
@@ -603,8 +631,7 @@ tcmu_reach_load(struct tcmu_reach **out)
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || strcmp(de->d_name, "core") == 0)
 			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) ||
-		    !S_ISDIR(st.st_mode))
+		if (!reach_entry_is(d, de, true))
 			continue;
 		if (reach_path(dir, sizeof(dir), "%s/%s", tcmu_paths.configfs,
 		    de->d_name)) {

@@ -464,6 +464,15 @@ acl_lun(const char *tpg, const char *init, unsigned int k, unsigned int m,
 	    init, k);
 }
 
+/* tpg in demo mode (writable) exporting user_1/a at LUN 0, b at 1 */
+static void
+tpg_demo_ab(const char *tpg)
+{
+	tpg_attr(tpg, "1\n", "0\n");
+	tpg_lun(tpg, 0, CORE_LINK("user_1", "a"));
+	tpg_lun(tpg, 1, CORE_LINK("user_1", "b"));
+}
+
 #define IQN	"iscsi/iqn.2003-01.org.linux-iscsi.lab:t1"
 #define INI1	"iqn.2004-10.com.example:one"
 #define INI2	"iqn.2004-10.com.example:two"
@@ -553,9 +562,7 @@ START_TEST(reach_two_tpgs_two_fabrics)
 	struct tcmu_reach *r;
 
 	/* iscsi tpgt_1 demo: a and b; tpgt_2 demo: a only */
-	tpg_attr(IQN "/tpgt_1", "1\n", "0\n");
-	tpg_lun(IQN "/tpgt_1", 0, CORE_LINK("user_1", "a"));
-	tpg_lun(IQN "/tpgt_1", 1, CORE_LINK("user_1", "b"));
+	tpg_demo_ab(IQN "/tpgt_1");
 	r = load();
 	ck_assert(tcmu_reach_covers(r, &a, &b));
 	tcmu_reach_free(r);
@@ -582,15 +589,38 @@ START_TEST(reach_two_tpgs_two_fabrics)
 }
 END_TEST
 
+/* A TPG exporting no user: LUN cannot reach a TCMU device, so its
+ * attributes and ACLs are not read; once it exports one, they count. */
+START_TEST(reach_kernel_only_tpg)
+{
+	struct tcmu_devinfo a = di(1, "a"), b = di(1, "b");
+	struct tcmu_reach *r;
+
+	tpg_demo_ab(IQN "/tpgt_1");
+	tpg_attr(IQN "/tpgt_2", "1\n", "0\n");
+	tpg_lun(IQN "/tpgt_2", 0, CORE_LINK("fileio_0", "disk"));
+	acl_lun(IQN "/tpgt_2", INI1, 0, 0, "0\n");
+	r = load();
+	ck_assert_uint_eq(tcmu_reach_count(r), 2);
+	ck_assert(tcmu_reach_covers(r, &a, &b));
+	tcmu_reach_free(r);
+
+	tpg_lun(IQN "/tpgt_2", 1, CORE_LINK("user_1", "a"));
+	r = load();
+	ck_assert_uint_gt(tcmu_reach_count(r), 2);
+	ck_assert(!tcmu_reach_covers(r, &a, &b));	/* tpgt_2 lacks b */
+	ck_assert(tcmu_reach_covers(r, &b, &a));
+	tcmu_reach_free(r);
+}
+END_TEST
+
 START_TEST(reach_dangling_and_unreadable)
 {
 	struct tcmu_devinfo a = di(1, "a"), b = di(1, "b"), z = di(9, "z");
 	struct tcmu_reach *r;
 	char path[1024];
 
-	tpg_attr(IQN "/tpgt_1", "1\n", "0\n");
-	tpg_lun(IQN "/tpgt_1", 0, CORE_LINK("user_1", "a"));
-	tpg_lun(IQN "/tpgt_1", 1, CORE_LINK("user_1", "b"));
+	tpg_demo_ab(IQN "/tpgt_1");
 	/* a link to a device that is gone still names it: counts */
 	tpg_lun(IQN "/tpgt_1", 2, CORE_LINK("user_9", "z"));
 	r = load();
@@ -797,6 +827,7 @@ tcmu_cfs_suite(void)
 	tcase_add_test(tc, reach_demo_mode);
 	tcase_add_test(tc, reach_acls_partial);
 	tcase_add_test(tc, reach_two_tpgs_two_fabrics);
+	tcase_add_test(tc, reach_kernel_only_tpg);
 	tcase_add_test(tc, reach_dangling_and_unreadable);
 	tcase_add_test(tc, reach_no_configfs);
 	suite_add_tcase(s, tc);
