@@ -22,19 +22,30 @@
 #     BPT in BENCH_XCOPY_BPT, BENCH_ROUNDS times; destination verified by
 #     SHA-256 once per target; and for scale the same 256 MiB copied by dd
 #     with O_DIRECT (read + write through the initiator).
+#  3. The same 256 MiB as many EXTENDED COPY commands of BENCH_XCOPY_QD_BYTES
+#     (64 KiB) with BENCH_XCOPY_QD (8) in flight, through libiscsi
+#     (bench/xcopy-load -b -q), BENCH_ROUNDS times; the first round of each
+#     target compares the destination with the source (-c).  Empty
+#     BENCH_XCOPY_QD skips it.
 # Prints every figure, then medians and the ratio tpcd/fileio.
-# Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_WORKLOADS,
-#   BENCH_XCOPY_BPT ("32768 128"), BENCH_FILEIO (buffered | dsync).
+# Environment: BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_WORKLOADS (empty:
+#   no iscsi-load rows),
+#   BENCH_XCOPY_BPT ("32768 128"), BENCH_FILEIO (buffered | dsync),
+#   BENCH_XCOPY_QD (8), BENCH_XCOPY_QD_BYTES (65536).
+# tpcd's copy-scope counters (per device, at exit) are shown at the end.
 set -u
 . "$VM_SRC/tests/vm/guest-lib.sh"
 . "$VM_SRC/tests/vm/tcmu-lib.sh"
 
 : "${BENCH_SECONDS:=10}"
 : "${BENCH_ROUNDS:=3}"
-: "${BENCH_WORKLOADS:=randread-4k randwrite-4k seqread-1m seqwrite-1m}"
+: "${BENCH_WORKLOADS=randread-4k randwrite-4k seqread-1m seqwrite-1m}"
 : "${BENCH_XCOPY_BPT:=32768 128}"
 : "${BENCH_FILEIO:=buffered}"
+: "${BENCH_XCOPY_QD=8}"
+: "${BENCH_XCOPY_QD_BYTES:=65536}"
 LOAD=${VM_BUILD:-/mnt/build}/bench/iscsi-load
+XLOAD=${VM_BUILD:-/mnt/build}/bench/xcopy-load
 FILE=/scratch/bench.img
 GIB=1073741824
 XBLK=524288	# 256 MiB in 512-byte blocks
@@ -45,6 +56,7 @@ RES=/tmp/bench.res
 : >"$RES"
 
 need load-binary test -x "$LOAD"
+[ -z "$BENCH_XCOPY_QD" ] || need xcopy-load-binary test -x "$XLOAD"
 section "backing file, devices, targets"
 need file dd if=/dev/urandom of="$FILE" bs=1M count=256 status=none
 need file-rest dd if=/dev/zero of="$FILE" bs=1M seek=256 count=768 \
@@ -95,6 +107,35 @@ for ((r = 1; r <= BENCH_ROUNDS; r++)); do
 		check "load-tcmu-$w-$r" load tcmu "$IQNT" "$w"
 		check "load-fileio-$w-$r" load fileio "$IQNF" "$w"
 	done
+done
+
+if [ -n "$BENCH_XCOPY_QD" ]; then
+	QDW=xcopy-$((BENCH_XCOPY_QD_BYTES / 1024))k-qd$BENCH_XCOPY_QD
+	section "256 MiB as $BENCH_XCOPY_QD_BYTES-byte EXTENDED COPYs at QD" \
+	    "$BENCH_XCOPY_QD (libiscsi)"
+fi
+xqd() {	# xqd LABEL IQN ROUND: one run of xcopy-load -b -q, one result line
+	local out c=""
+	[ "$3" = 1 ] && c=-c
+	# the destination back to zeroes through the shared file (not timed)
+	dd if=/dev/zero of="$FILE" bs=1M seek=512 count=256 conv=notrunc,fsync \
+	    status=none || return 1
+	# shellcheck disable=SC2086
+	out=$("$XLOAD" -p 127.0.0.1:3260 -t "$2" -s 0 -d 0 -S 0 -D $XDST \
+	    -n $((XBLK * 512)) -b "$BENCH_XCOPY_QD_BYTES" -q "$BENCH_XCOPY_QD" \
+	    $c 2>&1)
+	printf '%s %s: %s\n' "$1" "$QDW" "$(grep -E 'RESULT|COMPARE' \
+	    <<<"$out" | tr '\n' ' ')"
+	grep -q '^RESULT mode=xcopy' <<<"$out" || { printf '%s\n' "$out"; \
+	    return 1; }
+	[ -z "$c" ] || grep -q '^COMPARE ok' <<<"$out" || return 1
+	awk -v l="$1" -v w="$QDW" '/^RESULT/ {
+	    split($4, a, "="); printf "%s %s %d 0\n", w, l, a[2] * 1000 }' \
+	    <<<"$out" >>"$RES"
+}
+for ((r = 1; r <= BENCH_ROUNDS && ${#BENCH_XCOPY_QD} > 0; r++)); do
+	check "xcopy-qd-tcmu-$r" xqd tcmu "$IQNT" $r
+	check "xcopy-qd-fileio-$r" xqd fileio "$IQNF" $r
 done
 
 section "256 MiB copies through the kernel initiator"
@@ -169,4 +210,5 @@ echo "(ratio: tpcd-backed / fileio; for IOPS higher is better, for copy"
 echo " times lower is better)"
 show cat "$RES"
 check tpcd-stop tpcd_stop
+show grep -a 'copy scope' "$TPCD_LOG"
 vm_finish

@@ -7,8 +7,11 @@
  *
  *   xcopy-load -p 127.0.0.1:3260 -t IQN -s SRC_LUN -d DST_LUN
  *	-S SRC_LBA -D DST_LBA -n BYTES [-m xcopy|host] [-q QD] [-c]
- *	[-x KEY/ASC/ASCQ]
+ *	[-b CMD_BYTES] [-x KEY/ASC/ASCQ]
  *
+ * -b (xcopy mode): send the range as EXTENDED COPY commands of CMD_BYTES
+ * each (one segment when it fits), -q of them in flight (default: one
+ * command per MAX_SEGS segments, one at a time).
  * -c reads the source range before the copy and compares the destination
  * with it afterwards (so overlapping copies are checked too).  -x expects the
  * EXTENDED COPY to fail with that sense (hex, e.g. 0a/0d/01), and checks
@@ -42,11 +45,12 @@
 #define CHUNK		(1u << 20)
 #define MAX_QD		64
 #define MAX_SEGS	256
+#define XCOPY_LIST_MAX	(16 + 64 + MAX_SEGS * 28)
 
 static struct {
 	const char	*portal, *target, *mode, *sfile, *dfile;
 	int		 slun, dlun, qd;
-	uint64_t	 slba, dlba, bytes;
+	uint64_t	 slba, dlba, bytes, cmd_bytes;
 	bool		 check;
 	int		 x_key, x_asc, x_ascq;	/* -1: success expected */
 } o = { .mode = "xcopy", .qd = 8, .x_key = -1 };
@@ -66,6 +70,22 @@ die(const char *what, struct iscsi_context *ctx)
 	fprintf(stderr, "xcopy-load: %s: %s\n", what,
 	    ctx != NULL ? iscsi_get_error(ctx) : strerror(errno));
 	exit(1);
+}
+
+/* Run libiscsi's event loop until *inflight commands are done. */
+static void
+service_until_idle(struct iscsi_context *ctx, const int *inflight)
+{
+	struct pollfd pfd;
+
+	while (*inflight > 0) {
+		pfd.fd = iscsi_get_fd(ctx);
+		pfd.events = (short)iscsi_which_events(ctx);
+		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
+			die("poll", NULL);
+		if (iscsi_service(ctx, pfd.revents) < 0)
+			die("service", ctx);
+	}
 }
 
 struct lu {
@@ -127,20 +147,18 @@ cscd(uint8_t *p, const struct lu *l)
 	p[31] = (uint8_t)l->bsz;
 }
 
-/* One EXTENDED COPY of at most MAX_SEGS segments; returns bytes done or
- * -1 (sense printed, checked against -x). */
-static int64_t
-xcopy_one(struct iscsi_context *ctx, const struct lu *s, const struct lu *d,
-    uint64_t slba, uint64_t dlba, uint64_t left)
+/* The parameter list of one EXTENDED COPY (at most MAX_SEGS segments,
+ * at most `left` bytes) into buf; its length in *len, bytes it copies
+ * returned. */
+static uint64_t
+xcopy_build(uint8_t *buf, const struct lu *s, const struct lu *d,
+    uint64_t slba, uint64_t dlba, uint64_t left, int *len)
 {
-	static uint8_t buf[16 + 64 + MAX_SEGS * 28];
-	struct iscsi_data data;
-	struct scsi_task *t;
 	uint64_t maxblk = 65535, done = 0, nb;
 	int nseg = 0;
 	uint8_t *p;
 
-	memset(buf, 0, sizeof(buf));
+	memset(buf, 0, XCOPY_LIST_MAX);
 	buf[1] = 0x18;			/* LIST ID USAGE 11b: no list id */
 	put_be16(buf + 2, 64);
 	cscd(buf + 16, s);
@@ -149,7 +167,7 @@ xcopy_one(struct iscsi_context *ctx, const struct lu *s, const struct lu *d,
 	/* whole MiBs per segment, as ESXi does: keeps segments aligned */
 	if (s->bsz <= CHUNK && maxblk > CHUNK / s->bsz)
 		maxblk -= maxblk % (CHUNK / s->bsz);
-	while (left > 0 && nseg < MAX_SEGS) {
+	while (left >= s->bsz && nseg < MAX_SEGS) {
 		nb = MIN(left / s->bsz, maxblk);
 		p[0] = 0x02;
 		put_be16(p + 2, 0x18);
@@ -164,38 +182,148 @@ xcopy_one(struct iscsi_context *ctx, const struct lu *s, const struct lu *d,
 		nseg++;
 	}
 	put_be32(buf + 8, (uint32_t)(nseg * 28));
+	*len = (int)(p - buf);
+	return done;
+}
+
+/* A finished EXTENDED COPY: 0 good, -1 failed (sense printed; an
+ * expected failure, -x, exits 0). */
+static int
+xcopy_status(struct scsi_task *t)
+{
+	const uint8_t *sb;
+	int sl, i;
+
+	if (t->status == SCSI_STATUS_GOOD)
+		return 0;
+	sb = t->datain.data;
+	sl = t->datain.size;
+	printf("SENSE status=%02x key=%02x asc=%02x ascq=%02x\n",
+	    t->status, t->sense.key, t->sense.ascq >> 8,
+	    t->sense.ascq & 0xff);
+	if (sb != NULL && sl > 2) {
+		printf("SENSEDATA");
+		for (i = 2; i < sl && i < 64; i++)
+			printf(" %02x", sb[i]);
+		printf("\n");
+	}
+	if (o.x_key >= 0 && (int)t->sense.key == o.x_key &&
+	    (t->sense.ascq >> 8) == o.x_asc &&
+	    (t->sense.ascq & 0xff) == o.x_ascq) {
+		scsi_free_scsi_task(t);
+		printf("RESULT expected failure\n");
+		exit(0);
+	}
+	return -1;
+}
+
+/* One EXTENDED COPY of at most MAX_SEGS segments; returns bytes done or
+ * -1 (sense printed, checked against -x). */
+static int64_t
+xcopy_one(struct iscsi_context *ctx, const struct lu *s, const struct lu *d,
+    uint64_t slba, uint64_t dlba, uint64_t left)
+{
+	static uint8_t buf[XCOPY_LIST_MAX];
+	struct iscsi_data data;
+	struct scsi_task *t;
+	uint64_t done;
+	int len, rc;
+
+	done = xcopy_build(buf, s, d, slba, dlba, left, &len);
 	data.data = buf;
-	data.size = (int)(p - buf);
+	data.size = len;
 	t = iscsi_extended_copy_sync(ctx, o.slun, &data);
 	if (t == NULL)
 		die("EXTENDED COPY", ctx);
-	if (t->status != SCSI_STATUS_GOOD) {
-		const uint8_t *sb = t->datain.data;
-		int sl = t->datain.size;
-
-		printf("SENSE status=%02x key=%02x asc=%02x ascq=%02x\n",
-		    t->status, t->sense.key, t->sense.ascq >> 8,
-		    t->sense.ascq & 0xff);
-		if (sb != NULL && sl > 2) {
-			int i;
-
-			printf("SENSEDATA");
-			for (i = 2; i < sl && i < 64; i++)
-				printf(" %02x", sb[i]);
-			printf("\n");
-		}
-		if (o.x_key >= 0 && (int)t->sense.key == o.x_key &&
-		    (t->sense.ascq >> 8) == o.x_asc &&
-		    (t->sense.ascq & 0xff) == o.x_ascq) {
-			scsi_free_scsi_task(t);
-			printf("RESULT expected failure\n");
-			exit(0);
-		}
-		scsi_free_scsi_task(t);
-		return -1;
-	}
+	rc = xcopy_status(t);
 	scsi_free_scsi_task(t);
-	return (int64_t)done;
+	return rc == 0 ? (int64_t)done : -1;
+}
+
+/* --- -b: many EXTENDED COPY commands of o.cmd_bytes, o.qd in flight --- */
+
+struct xq {
+	struct iscsi_context *ctx;
+	const struct lu	*s, *d;
+	uint64_t	 next;		/* next byte offset to copy */
+	uint64_t	 cmds;
+	int		 inflight;
+	bool		 failed;
+};
+
+struct xslot {
+	struct xq	*xq;
+	uint8_t		 buf[XCOPY_LIST_MAX];
+	struct iscsi_data data;
+};
+
+static void xq_issue(struct xslot *);
+
+static void
+xq_cb(struct iscsi_context *ctx, int status, void *cdata, void *priv)
+{
+	struct xslot *sl = priv;
+	struct scsi_task *t = cdata;
+	struct xq *xq = sl->xq;
+
+	(void)status;
+	if (t == NULL || xcopy_status(t) != 0) {
+		fprintf(stderr, "xcopy-load: EXTENDED COPY failed: %s\n",
+		    iscsi_get_error(ctx));
+		xq->failed = true;
+	}
+	if (t != NULL)
+		scsi_free_scsi_task(t);
+	xq->inflight--;
+	if (!xq->failed)
+		xq_issue(sl);
+}
+
+static void
+xq_issue(struct xslot *sl)
+{
+	struct xq *xq = sl->xq;
+	uint64_t n, done;
+	int len;
+
+	if (xq->next >= o.bytes)
+		return;
+	n = MIN(o.bytes - xq->next, o.cmd_bytes);
+	done = xcopy_build(sl->buf, xq->s, xq->d,
+	    o.slba + xq->next / xq->s->bsz, o.dlba + xq->next / xq->d->bsz,
+	    n, &len);
+	if (done == 0)
+		die("-b smaller than a block", NULL);
+	xq->next += done;
+	xq->cmds++;
+	xq->inflight++;
+	sl->data.data = sl->buf;
+	sl->data.size = len;
+	if (iscsi_extended_copy_task(xq->ctx, o.slun, &sl->data, xq_cb,
+	    sl) == NULL)
+		die("EXTENDED COPY", xq->ctx);
+}
+
+static void
+xcopy_qd(struct iscsi_context *ctx, const struct lu *s, const struct lu *d)
+{
+	struct xq xq = { .ctx = ctx, .s = s, .d = d };
+	struct xslot *sl;
+	int i;
+
+	sl = calloc((size_t)o.qd, sizeof(*sl));
+	if (sl == NULL)
+		die("calloc", NULL);
+	for (i = 0; i < o.qd; i++) {
+		sl[i].xq = &xq;
+		xq_issue(&sl[i]);
+	}
+	service_until_idle(ctx, &xq.inflight);
+	free(sl);
+	if (xq.failed)
+		exit(1);
+	printf("COMMANDS %" PRIu64 " of %" PRIu64 " bytes at QD %d\n",
+	    xq.cmds, o.cmd_bytes, o.qd);
 }
 
 /* --- host copy: READ16 then WRITE16, qd in flight --- */
@@ -271,7 +399,6 @@ host_copy(struct iscsi_context *ctx, const struct lu *s, const struct lu *d)
 {
 	struct hslot sl[MAX_QD];
 	struct hc hc = { .ctx = ctx, .left = o.bytes, .s = s, .d = d };
-	struct pollfd pfd;
 	int i;
 
 	for (i = 0; i < o.qd; i++) {
@@ -281,14 +408,7 @@ host_copy(struct iscsi_context *ctx, const struct lu *s, const struct lu *d)
 			die("malloc", NULL);
 		hc_issue(&sl[i]);
 	}
-	while (hc.inflight > 0) {
-		pfd.fd = iscsi_get_fd(ctx);
-		pfd.events = (short)iscsi_which_events(ctx);
-		if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
-			die("poll", NULL);
-		if (iscsi_service(ctx, pfd.revents) < 0)
-			die("service", ctx);
-	}
+	service_until_idle(ctx, &hc.inflight);
 	for (i = 0; i < o.qd; i++)
 		free(sl[i].buf);
 	if (hc.failed)
@@ -383,7 +503,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: xcopy-load -p PORTAL -t IQN -s LUN -d LUN "
 	    "-S LBA -D LBA -n BYTES [-m xcopy|host] [-q QD] [-c] "
-	    "[-x KEY/ASC/ASCQ]\n");
+	    "[-b CMD_BYTES] [-x KEY/ASC/ASCQ]\n");
 	exit(1);
 }
 
@@ -395,7 +515,7 @@ main(int argc, char **argv)
 	double t0, t1;
 	int c;
 
-	while ((c = getopt(argc, argv, "p:t:s:d:S:D:n:m:q:cx:f:F:")) != -1) {
+	while ((c = getopt(argc, argv, "p:t:s:d:S:D:n:m:q:cx:f:F:b:")) != -1) {
 		switch (c) {
 		case 'p': o.portal = optarg; break;
 		case 't': o.target = optarg; break;
@@ -406,6 +526,7 @@ main(int argc, char **argv)
 		case 'n': o.bytes = strtoull(optarg, NULL, 0); break;
 		case 'm': o.mode = optarg; break;
 		case 'q': o.qd = atoi(optarg); break;
+		case 'b': o.cmd_bytes = strtoull(optarg, NULL, 0); break;
 		case 'c': o.check = true; break;
 		case 'f': o.sfile = optarg; break;
 		case 'F': o.dfile = optarg; break;
@@ -449,6 +570,12 @@ main(int argc, char **argv)
 	t0 = now();
 	if (strcmp(o.mode, "host") == 0) {
 		host_copy(ctx, &s, &d);
+	} else if (o.cmd_bytes != 0) {
+		xcopy_qd(ctx, &s, &d);
+		if (o.x_key >= 0) {
+			fprintf(stderr, "xcopy-load: expected a failure\n");
+			return 1;
+		}
 	} else {
 		uint64_t done = 0;
 		int64_t r;
