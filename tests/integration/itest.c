@@ -447,3 +447,23 @@ itest_sense_is(const struct itest_res *r, int key, int asc, int ascq)
 	return r->status == SCSI_STATUS_CHECK_CONDITION && r->key == key &&
 	    r->asc == asc && r->ascq == ascq;
 }
+
+int
+itest_lu_naa(struct iscsi_context *ctx, int lun, uint8_t *out)
+{
+	uint8_t cdb[16] = { 0x12, 0x01, 0x83, 0x00, 0xff };
+	struct itest_res r;
+	int off;
+
+	if (itest_cmd(ctx, lun, cdb, NULL, 0, 255, &r) != 0 || r.status != 0)
+		return -1;
+	for (off = 4; off + 4 <= r.data_len; off += 4 + r.data[off + 3]) {
+		if (((r.data[off + 1] >> 4) & 3) == 0 &&
+		    (r.data[off + 1] & 0x0f) == 3 && r.data[off + 3] <= 16 &&
+		    off + 4 + r.data[off + 3] <= r.data_len) {
+			memcpy(out, r.data + off, 4 + r.data[off + 3]);
+			return r.data[off + 3];
+		}
+	}
+	return -1;
+}

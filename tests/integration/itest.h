@@ -140,6 +140,10 @@ int	itest_cmd(struct iscsi_context *, int lun, const uint8_t *cdb16,
 	    const uint8_t *out, uint32_t olen, uint32_t ilen,
 	    struct itest_res *r);
 bool	itest_sense_is(const struct itest_res *, int key, int asc, int ascq);
+/* The LU's NAA designator from VPD 83h: the 4-byte descriptor header and
+ * the designator (8 or 16 bytes) copied to out (room for 20 bytes);
+ * returns the designator length, -1 if there is none. */
+int	itest_lu_naa(struct iscsi_context *, int lun, uint8_t *out);
 
 /* Wait until the daemon's pid (TPCD_PID) is alive; true if it is or if
  * there is no pid to check. */

@@ -45,26 +45,6 @@
 #define PIECE	(1u << 20)
 #define BS	512u
 
-static int
-lu_naa(struct iscsi_context *ctx, int lun, uint8_t *out)
-{
-	uint8_t cdb[16] = { 0x12, 0x01, 0x83, 0x00, 0xff };
-	struct itest_res r;
-	int off;
-
-	if (itest_cmd(ctx, lun, cdb, NULL, 0, 255, &r) != 0 || r.status != 0)
-		return -1;
-	for (off = 4; off + 4 <= r.data_len; off += 4 + r.data[off + 3]) {
-		if (((r.data[off + 1] >> 4) & 3) == 0 &&
-		    (r.data[off + 1] & 0x0f) == 3 &&
-		    off + 4 + r.data[off + 3] <= r.data_len) {
-			memcpy(out, r.data + off, 4 + r.data[off + 3]);
-			return r.data[off + 3];
-		}
-	}
-	return -1;
-}
-
 /* ddpt's E4h CSCD: designation descriptor at byte 4, byte 4 masked with
  * 1Fh, PAD 0, DISK BLOCK LENGTH at 29..31. */
 static void
@@ -153,8 +133,8 @@ main(int argc, char **argv)
 	    itest_capacity(ctx, dlun, &bs, &cap_d) == 0 && bs == BS &&
 	    slba + nblk <= cap_s && dlba + nblk <= cap_d,
 	    "512-byte LUs large enough");
-	ls = lu_naa(ctx, slun, sd);
-	ld = lu_naa(ctx, dlun, dd);
+	ls = itest_lu_naa(ctx, slun, sd);
+	ld = itest_lu_naa(ctx, dlun, dd);
 	itest_check(ls > 0 && ld > 0 && ls <= 20 && ld <= 20,
 	    "NAA designators of LUN %d and %d", slun, dlun);
 	buf = malloc(PIECE);

@@ -149,27 +149,6 @@ xcopy(struct iscsi_context *ctx, int lun, struct plist *p, size_t len,
 	return itest_cmd(ctx, lun, cdb, p->b, (uint32_t)len, 0, r);
 }
 
-/* First NAA (else best) LU designator of VPD 83h: code set ..
- * designator bytes into out; returns designator length or -1. */
-static int
-lu_desig(struct iscsi_context *ctx, int lun, uint8_t *out)
-{
-	uint8_t cdb[16] = { 0x12, 0x01, 0x83, 0x00, 0xff };
-	struct itest_res r;
-	int off;
-
-	if (itest_cmd(ctx, lun, cdb, NULL, 0, 255, &r) != 0 || r.status != 0)
-		return -1;
-	for (off = 4; off + 4 <= r.data_len; off += 4 + r.data[off + 3]) {
-		if (((r.data[off + 1] >> 4) & 3) == 0 &&
-		    (r.data[off + 1] & 0x0f) == 3) {
-			memcpy(out, r.data + off, 4 + r.data[off + 3]);
-			return r.data[off + 3];
-		}
-	}
-	return -1;
-}
-
 static uint64_t
 fnv(const uint8_t *b, size_t n)
 {
@@ -392,9 +371,9 @@ t_acl(struct iscsi_context *a)
 	 * LUN 0 of target xb as init-a sees it */
 	b = login(ITEST_INIT_B, XA);
 	itest_clear_ua(b, 2);
-	ls = lu_desig(b, 2, ds);
+	ls = itest_lu_naa(b, 2, ds);
 	ab = login(ITEST_INIT_A, XB);
-	lx = lu_desig(ab, 0, dx);
+	lx = itest_lu_naa(ab, 0, dx);
 	itest_check(ls > 0 && lx > 0, "designators of the foreign LUs read");
 	/* init-a names them: unreachable */
 	pl_init(p, false, 1, 0, false);
@@ -763,7 +742,7 @@ do_tmf(void)
 	a = login(ITEST_INIT_A, XA);
 	itest_clear_ua(a, 0);
 	itest_clear_ua(a, 1);
-	l1 = lu_desig(a, 1, d1);
+	l1 = itest_lu_naa(a, 1, d1);
 	itest_check(l1 > 0, "NAA designator of LUN 1 read");
 	t_tmf_abort_task(a);
 	t_tmf_lun_reset(a);
@@ -782,9 +761,9 @@ main(int argc, char **argv)
 	a = login(ITEST_INIT_A, XA);
 	itest_clear_ua(a, 1);
 	itest_clear_ua(a, 3);
-	l0 = lu_desig(a, 0, d0);
-	l1 = lu_desig(a, 1, d1);
-	l3 = lu_desig(a, 3, d3);
+	l0 = itest_lu_naa(a, 0, d0);
+	l1 = itest_lu_naa(a, 1, d1);
+	l3 = itest_lu_naa(a, 3, d3);
 	itest_check(l0 > 0 && l1 > 0 && l3 > 0, "NAA designators read");
 	t_copies(a);
 	t_errors(a);
