@@ -35,15 +35,19 @@ struct sbc_flush {
 	struct lun	*lun;
 };
 
-uint32_t
-sbc_max_xfer_blocks(const struct lun *lun)
+uint64_t
+sbc_limit_blocks(const struct lun *lun, uint64_t max)
 {
-	uint32_t max = SBC_MAX_XFER_BYTES;
-
 	/* a front end may lower it (lun.h) */
 	if (lun->max_xfer_bytes != 0 && lun->max_xfer_bytes < max)
 		max = lun->max_xfer_bytes;
 	return lun->block_size != 0 ? max / lun->block_size : 0;
+}
+
+uint32_t
+sbc_max_xfer_blocks(const struct lun *lun)
+{
+	return (uint32_t)sbc_limit_blocks(lun, SBC_MAX_XFER_BYTES);
 }
 
 unsigned int

@@ -70,11 +70,7 @@ sbc_rc16_lbp_bits(const struct lun *lun)
 uint64_t
 sbc_ws_max_blocks(const struct lun *lun)
 {
-	uint64_t max = SBC_WS_MAX_BYTES;
-
-	if (lun->max_xfer_bytes != 0 && lun->max_xfer_bytes < max)
-		max = lun->max_xfer_bytes;
-	return lun->block_size ? max / lun->block_size : 0;
+	return sbc_limit_blocks(lun, SBC_WS_MAX_BYTES);
 }
 
 static uint32_t

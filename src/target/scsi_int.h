@@ -138,6 +138,8 @@ void	sbc_cdb_lba_len(const uint8_t *cdb, uint64_t *lba,
 /* Range check with overflow protection (SBC-4 4.5). */
 enum sense_reason sbc_check_range(const struct lun *, uint64_t lba,
 	    uint64_t nblocks);
+/* max bytes, lowered to a front end's transfer limit, in blocks */
+uint64_t sbc_limit_blocks(const struct lun *, uint64_t max);
 uint32_t sbc_max_xfer_blocks(const struct lun *);
 /* log2(physical / logical block size) */
 unsigned int sbc_phys_exp(const struct lun *);
